@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import GlimpseModels
+import GlimpseTensor
+
+/// ViT-B/32-shaped CLIP with random weights: vision throughput at a batch size, text query latency.
+struct CLIPBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "clip", abstract: "Benchmark the CLIP towers (ViT-B/32 shapes, random weights).")
+
+    @Option(help: "Matrix-product precision: fp32 or bf16.") var precision: Precision = .fp32
+    @Option(help: "Images per vision batch.") var batch = 32
+    @Option(help: "Timed vision batches.") var batches = 3
+    @Option(help: "Timed runs per text length.") var textRuns = 20
+    @Flag(help: "Print one JSON object.") var json = false
+
+    static let vitB32 = CLIPConfig(
+        text: CLIPTextConfig(tower: CLIPTowerConfig(hiddenSize: 512, intermediateSize: 2048, layers: 12, heads: 8, layerNormEps: 1e-5, activation: .quickGelu),
+                             vocabSize: 49408, maxPositions: 77, eosTokenId: 49407),
+        vision: CLIPVisionConfig(tower: CLIPTowerConfig(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12, layerNormEps: 1e-5, activation: .quickGelu),
+                                 imageSize: 224, patchSize: 32, channels: 3),
+        projectionDim: 512)
+
+    func run() throws {
+        let model = CLIPModel(random: Self.vitB32, precision: precision)
+        var generator = SeededGenerator(seed: 7)
+        let S = 224
+        let pixels = (0..<(batch * 3 * S * S)).map { _ in generator.normal() }
+        _ = model.embed(pixels: pixels, count: batch)  // warm-up
+        var total = 0.0
+        for _ in 0..<batches { total += seconds { _ = model.embed(pixels: pixels, count: batch) } }
+        let imagesPerSecond = Double(batch * batches) / total
+
+        func textLatency(tokens: Int) -> Double {
+            let ids = [49406] + (0..<(tokens - 2)).map { _ in Int.random(in: 0..<49406, using: &generator) } + [49407]
+            _ = model.text.embed(ids: ids)
+            return median((0..<textRuns).map { _ in seconds { _ = model.text.embed(ids: ids) } }) * 1000
+        }
+        let text10 = textLatency(tokens: 10)
+        let text77 = textLatency(tokens: 77)
+        let result: [String: Any] = [
+            "precision": precision.rawValue,
+            "vision_images_per_s": (imagesPerSecond * 10).rounded() / 10,
+            "text_ms_10_tokens": (text10 * 100).rounded() / 100,
+            "text_ms_77_tokens": (text77 * 100).rounded() / 100,
+            "peak_rss_mb": peakRSSMegabytes().rounded(),
+        ]
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("CLIP ViT-B/32 shapes, \(precision.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+            print(String(format: "vision: %.1f images/s (batch %d)", imagesPerSecond, batch))
+            print(String(format: "text: %.2f ms for 10 tokens, %.2f ms for 77 tokens", text10, text77))
+            print(String(format: "peak RSS: %.0f MB", peakRSSMegabytes()))
+        }
+    }
+}

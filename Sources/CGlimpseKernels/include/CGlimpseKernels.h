@@ -1,0 +1,24 @@
+// Hot inner loops of Glimpse's transformer kernels, in C so that the compiler vectorises them
+// (with function multiversioning for AVX-512 and AVX2 on x86-64). Swift code splits work across cores
+// and calls these on disjoint slices.
+#ifndef CGLIMPSE_KERNELS_H
+#define CGLIMPSE_KERNELS_H
+#include <stdint.h>
+
+enum glimpse_activation_kind { GLIMPSE_GELU = 0, GLIMPSE_QUICK_GELU = 1, GLIMPSE_GELU_TANH = 2, GLIMPSE_RELU = 3 };
+
+/// Applies an activation in place to n values.
+void glimpse_activation(float *x, long n, int kind);
+
+/// LayerNorm of `rows` rows of C values: out = (x - mean) / sqrt(var + eps) * w + b. out may alias x.
+void glimpse_layernorm(float *out, const float *x, const float *w, const float *b, long rows, long C, float eps);
+
+/// Attention for one (batch, head): q, k, v are (T, D) with row stride `stride` floats, out is (T, D) with
+/// row stride `out_stride`. scores has room for T floats. With causal, row t sees keys 0...t.
+void glimpse_attention_head(float *out, long out_stride, const float *q, const float *k, const float *v, long stride,
+                            long T, long D, float scale, int causal, float *scores);
+
+/// Float32 to bfloat16, round to nearest even.
+void glimpse_f32_to_bf16(uint16_t *out, const float *x, long n);
+
+#endif

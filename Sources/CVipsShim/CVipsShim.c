@@ -1,0 +1,165 @@
+// Non-variadic wrappers around libvips; see include/CVipsShim.h.
+#include "CVipsShim.h"
+
+#include <pthread.h>
+#include <string.h>
+
+static pthread_once_t glimpse_once = PTHREAD_ONCE_INIT;
+static int glimpse_init_result = -1;
+
+static void glimpse_ignore_log(const gchar *domain, GLogLevelFlags level,
+                               const gchar *message, gpointer data) {
+    (void)domain; (void)level; (void)message; (void)data;
+}
+
+static void glimpse_init_once(void) {
+    // Damaged files are reported through the returned errors; libvips's own
+    // g_warning lines ("error in tile 0 x 24") would only clutter the terminal.
+    // Set GLIMPSE_VIPS_WARNINGS=1 to see them.
+    if (g_getenv("GLIMPSE_VIPS_WARNINGS") == NULL) {
+        g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, glimpse_ignore_log, NULL);
+    }
+    if (VIPS_INIT("glimpse") != 0) {
+        glimpse_init_result = -1;
+        return;
+    }
+    // Each image is opened once: caching operations only costs memory.
+    vips_cache_set_max(0);
+    vips_cache_set_max_mem(0);
+    vips_cache_set_max_files(0);
+    // Callers decode many images in parallel; libvips's own worker pool per
+    // image would only oversubscribe the cores.
+    vips_concurrency_set(1);
+    glimpse_init_result = 0;
+}
+
+int glimpse_vips_init(void) {
+    pthread_once(&glimpse_once, glimpse_init_once);
+    return glimpse_init_result;
+}
+
+GlimpseFormat glimpse_vips_format_of_buffer(const void *data, size_t length) {
+    const char *loader = vips_foreign_find_load_buffer(data, length);
+    if (loader == NULL) {
+        vips_error_clear();
+        return GLIMPSE_FORMAT_UNKNOWN;
+    }
+    if (strcmp(loader, "VipsForeignLoadJpegBuffer") == 0) return GLIMPSE_FORMAT_JPEG;
+    if (strcmp(loader, "VipsForeignLoadPngBuffer") == 0) return GLIMPSE_FORMAT_PNG;
+    if (strcmp(loader, "VipsForeignLoadWebpBuffer") == 0) return GLIMPSE_FORMAT_WEBP;
+    if (strcmp(loader, "VipsForeignLoadNsgifBuffer") == 0) return GLIMPSE_FORMAT_GIF;
+    if (strcmp(loader, "VipsForeignLoadGifBuffer") == 0) return GLIMPSE_FORMAT_GIF;
+    if (strcmp(loader, "VipsForeignLoadTiffBuffer") == 0) return GLIMPSE_FORMAT_TIFF;
+    if (strcmp(loader, "VipsForeignLoadHeifBuffer") == 0) return GLIMPSE_FORMAT_HEIF;
+    return GLIMPSE_FORMAT_OTHER;
+}
+
+int glimpse_vips_load_buffer(const void *data, size_t length, GlimpseFormat format,
+                             int shrink, VipsImage **out) {
+    // The loaders read `data` in place (no copy), so the caller keeps it alive.
+    void *buf = (void *)data;
+    *out = NULL;
+    switch (format) {
+    case GLIMPSE_FORMAT_JPEG:
+        if (shrink != 1 && shrink != 2 && shrink != 4 && shrink != 8) shrink = 1;
+        return vips_jpegload_buffer(buf, length, out,
+                                    "shrink", shrink,
+                                    "access", VIPS_ACCESS_SEQUENTIAL,
+                                    "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
+    case GLIMPSE_FORMAT_PNG:
+        return vips_pngload_buffer(buf, length, out,
+                                   "access", VIPS_ACCESS_SEQUENTIAL,
+                                   "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
+    case GLIMPSE_FORMAT_WEBP:
+        return vips_webpload_buffer(buf, length, out,
+                                    "access", VIPS_ACCESS_SEQUENTIAL,
+                                    "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
+    case GLIMPSE_FORMAT_GIF:
+        return vips_gifload_buffer(buf, length, out,
+                                   "access", VIPS_ACCESS_SEQUENTIAL,
+                                   "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
+    case GLIMPSE_FORMAT_TIFF:
+        return vips_tiffload_buffer(buf, length, out,
+                                    "access", VIPS_ACCESS_SEQUENTIAL,
+                                    "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
+    case GLIMPSE_FORMAT_HEIF:
+        // libheif applies the container's irot/imir transforms itself; HEIF
+        // viewers ignore the EXIF orientation, so the caller does too.
+        return vips_heifload_buffer(buf, length, out,
+                                    "autorotate", TRUE,
+                                    "access", VIPS_ACCESS_SEQUENTIAL,
+                                    "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
+    default:
+        vips_error("glimpse", "unsupported format");
+        return -1;
+    }
+}
+
+int glimpse_vips_width(VipsImage *image) { return vips_image_get_width(image); }
+int glimpse_vips_height(VipsImage *image) { return vips_image_get_height(image); }
+int glimpse_vips_bands(VipsImage *image) { return vips_image_get_bands(image); }
+int glimpse_vips_band_format(VipsImage *image) { return (int)vips_image_get_format(image); }
+
+int glimpse_vips_is_cmyk(VipsImage *image) {
+    return vips_image_get_interpretation(image) == VIPS_INTERPRETATION_CMYK &&
+           vips_image_get_bands(image) >= 4;
+}
+
+int glimpse_vips_orientation(VipsImage *image, int *has_tag) {
+    int value = 1;
+    if (vips_image_get_typeof(image, VIPS_META_ORIENTATION) != 0 &&
+        vips_image_get_int(image, VIPS_META_ORIENTATION, &value) == 0) {
+        *has_tag = 1;
+    } else {
+        *has_tag = 0;
+        vips_error_clear();
+        value = 1;
+    }
+    if (value < 1 || value > 8) value = 1;
+    return value;
+}
+
+const void *glimpse_vips_xmp(VipsImage *image, size_t *length) {
+    const void *data = NULL;
+    *length = 0;
+    if (vips_image_get_typeof(image, VIPS_META_XMP_NAME) == 0) return NULL;
+    if (vips_image_get_blob(image, VIPS_META_XMP_NAME, &data, length) != 0) {
+        vips_error_clear();
+        *length = 0;
+        return NULL;
+    }
+    return data;
+}
+
+int glimpse_vips_to_srgb8(VipsImage *in, VipsImage **out) {
+    VipsImage *srgb = NULL;
+    *out = NULL;
+    if (vips_colourspace(in, &srgb, VIPS_INTERPRETATION_sRGB, NULL) != 0) return -1;
+    if (vips_image_get_format(srgb) == VIPS_FORMAT_UCHAR) {
+        *out = srgb;
+        return 0;
+    }
+    int result = vips_cast_uchar(srgb, out, NULL);
+    g_object_unref(srgb);
+    return result;
+}
+
+int glimpse_vips_cast_uchar(VipsImage *in, VipsImage **out) {
+    *out = NULL;
+    return vips_cast_uchar(in, out, NULL);
+}
+
+void *glimpse_vips_decode(VipsImage *image, size_t *length) {
+    return vips_image_write_to_memory(image, length);
+}
+
+void glimpse_vips_free(void *buffer) { g_free(buffer); }
+
+void glimpse_vips_release(VipsImage *image) {
+    if (image != NULL) g_object_unref(image);
+}
+
+char *glimpse_vips_take_error(void) {
+    char *message = vips_error_buffer_copy();  // also clears the buffer
+    return message;
+}

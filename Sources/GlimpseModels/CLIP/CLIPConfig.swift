@@ -1,0 +1,107 @@
+import GlimpseTensor
+
+/// One transformer tower of CLIP as config.json describes it, with transformers' defaults for missing keys
+/// (`save_pretrained` writes only the keys that differ from them).
+public struct CLIPTowerConfig: Sendable, Equatable {
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var layers: Int
+    public var heads: Int
+    public var layerNormEps: Float
+    public var activation: Activation
+    public var headDim: Int { hiddenSize / heads }
+
+    public init(hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int, layerNormEps: Float, activation: Activation) {
+        self.hiddenSize = hiddenSize; self.intermediateSize = intermediateSize; self.layers = layers
+        self.heads = heads; self.layerNormEps = layerNormEps; self.activation = activation
+    }
+}
+
+public struct CLIPTextConfig: Sendable, Equatable {
+    public var tower: CLIPTowerConfig
+    public var vocabSize: Int
+    public var maxPositions: Int
+    public var eosTokenId: Int
+
+    public init(tower: CLIPTowerConfig, vocabSize: Int, maxPositions: Int, eosTokenId: Int) {
+        self.tower = tower; self.vocabSize = vocabSize; self.maxPositions = maxPositions; self.eosTokenId = eosTokenId
+    }
+}
+
+public struct CLIPVisionConfig: Sendable, Equatable {
+    public var tower: CLIPTowerConfig
+    public var imageSize: Int
+    public var patchSize: Int
+    public var channels: Int
+
+    public init(tower: CLIPTowerConfig, imageSize: Int, patchSize: Int, channels: Int) {
+        self.tower = tower; self.imageSize = imageSize; self.patchSize = patchSize; self.channels = channels
+    }
+    public var patchesPerSide: Int { imageSize / patchSize }
+    /// Patches plus the class token.
+    public var tokens: Int { patchesPerSide * patchesPerSide + 1 }
+}
+
+public struct CLIPConfig: Sendable, Equatable {
+    public var text: CLIPTextConfig
+    public var vision: CLIPVisionConfig
+    public var projectionDim: Int
+
+    public init(text: CLIPTextConfig, vision: CLIPVisionConfig, projectionDim: Int) {
+        self.text = text; self.vision = vision; self.projectionDim = projectionDim
+    }
+
+    /// Reads a Hugging Face CLIP `config.json`; another architecture is an error that names the file.
+    public init(contentsOf path: String) throws {
+        try self.init(json: JSONConfig(contentsOf: path))
+    }
+
+    public init(json: JSONConfig) throws {
+        let modelType = try json.optionalString("model_type")
+        let architectures = json.values["architectures"] as? [String] ?? []
+        if let modelType, modelType != "clip" {
+            throw ConfigError.unsupported(path: json.path, reason: "model_type \"\(modelType)\" is not supported; expected \"clip\" (a Hugging Face CLIPModel)")
+        }
+        if modelType == nil, !architectures.isEmpty, !architectures.contains("CLIPModel") {
+            throw ConfigError.unsupported(path: json.path, reason: "architectures \(architectures) are not supported; expected CLIPModel")
+        }
+        guard json.has("text_config") || json.has("vision_config") || modelType == "clip" else {
+            throw ConfigError.unsupported(path: json.path, reason: "no model_type, text_config or vision_config: not a CLIP config")
+        }
+        let textJSON = try json.object("text_config")
+        let visionJSON = try json.object("vision_config")
+        let text = CLIPTextConfig(
+            tower: try Self.tower(textJSON, hidden: 512, intermediate: 2048, layers: 12, heads: 8),
+            vocabSize: try textJSON.int("vocab_size", default: 49408),
+            maxPositions: try textJSON.int("max_position_embeddings", default: 77),
+            eosTokenId: try textJSON.int("eos_token_id", default: 49407))
+        let vision = CLIPVisionConfig(
+            tower: try Self.tower(visionJSON, hidden: 768, intermediate: 3072, layers: 12, heads: 12),
+            imageSize: try visionJSON.int("image_size", default: 224),
+            patchSize: try visionJSON.int("patch_size", default: 32),
+            channels: try visionJSON.int("num_channels", default: 3))
+        guard vision.patchSize > 0, vision.imageSize % vision.patchSize == 0 else {
+            throw ConfigError.invalidValue(path: json.path, key: "vision_config.image_size",
+                                           reason: "\(vision.imageSize) is not a multiple of patch_size \(vision.patchSize)")
+        }
+        self.init(text: text, vision: vision, projectionDim: try json.int("projection_dim", default: 512))
+    }
+
+    static func tower(_ json: JSONConfig, hidden: Int, intermediate: Int, layers: Int, heads: Int) throws -> CLIPTowerConfig {
+        let act = try json.string("hidden_act", default: "quick_gelu")
+        guard let activation = Activation(configName: act) else {
+            throw ConfigError.invalidValue(path: json.path, key: "hidden_act", reason: "\"\(act)\" is not supported (gelu, quick_gelu, gelu_new, gelu_pytorch_tanh, relu)")
+        }
+        let config = CLIPTowerConfig(
+            hiddenSize: try json.int("hidden_size", default: hidden),
+            intermediateSize: try json.int("intermediate_size", default: intermediate),
+            layers: try json.int("num_hidden_layers", default: layers),
+            heads: try json.int("num_attention_heads", default: heads),
+            layerNormEps: Float(try json.double("layer_norm_eps", default: 1e-5)),
+            activation: activation)
+        guard config.heads > 0, config.hiddenSize % config.heads == 0 else {
+            throw ConfigError.invalidValue(path: json.path, key: "num_attention_heads", reason: "\(config.heads) does not divide hidden_size \(config.hiddenSize)")
+        }
+        return config
+    }
+}

@@ -1,0 +1,109 @@
+import GlimpseTensor
+
+// Dimension key: B batch, S image side, p patch side, N = (S/p)² patches, T = N + 1 tokens,
+// C hidden size, P projection size.
+
+/// CLIP's vision tower (ViT): patch embedding (a stride-p convolution without bias), a class token, position
+/// embeddings, pre-LayerNorm, the encoder, post-LayerNorm of the class token, and the visual projection.
+public struct CLIPVisionTower: Sendable {
+    public let config: CLIPVisionConfig
+    let patchEmbedding: LinearLayer  // (C, 3·p·p): the convolution kernel flattened as (c, y, x)
+    let classEmbedding: Tensor       // (C)
+    let positionEmbedding: Tensor    // (T, C)
+    let preNormWeight: Tensor, preNormBias: Tensor     // (C)
+    let encoder: CLIPEncoder
+    let postNormWeight: Tensor, postNormBias: Tensor   // (C)
+    let projection: LinearLayer      // (P, C), no bias
+
+    public var projectionDim: Int { projection.outFeatures }
+
+    init(checkpoint: SafetensorsCheckpoint, config: CLIPVisionConfig) throws {
+        self.config = config
+        let C = config.tower.hiddenSize, p = config.patchSize, K = config.channels * p * p
+        let conv = try checkpoint.tensor("vision_model.embeddings.patch_embedding.weight", shape: [C, config.channels, p, p])
+        patchEmbedding = LinearLayer(weight: Tensor(shape: [C, K], buffer: conv.buffer), bias: nil)
+        classEmbedding = try checkpoint.tensor("vision_model.embeddings.class_embedding", shape: [C])
+        positionEmbedding = try checkpoint.tensor("vision_model.embeddings.position_embedding.weight", shape: [config.tokens, C])
+        preNormWeight = try checkpoint.tensor("vision_model.pre_layrnorm.weight", shape: [C])
+        preNormBias = try checkpoint.tensor("vision_model.pre_layrnorm.bias", shape: [C])
+        encoder = CLIPEncoder(layers: try (0..<config.tower.layers).map {
+            try CLIPEncoderLayer(checkpoint: checkpoint, prefix: "vision_model.encoder.layers.\($0).", config: config.tower)
+        }, config: config.tower, causal: false)
+        postNormWeight = try checkpoint.tensor("vision_model.post_layernorm.weight", shape: [C])
+        postNormBias = try checkpoint.tensor("vision_model.post_layernorm.bias", shape: [C])
+        let w = try checkpoint.tensor("visual_projection.weight")
+        guard w.shape.count == 2, w.shape[1] == C else {
+            throw SafetensorsError.shapeMismatch(path: checkpoint.directory + "/model.safetensors", tensor: "visual_projection.weight",
+                                                 expected: [-1, C], actual: w.shape)
+        }
+        projection = LinearLayer(weight: w, bias: nil)
+    }
+
+    init(random config: CLIPVisionConfig, projectionDim P: Int, generator g: inout SeededGenerator) {
+        self.config = config
+        let C = config.tower.hiddenSize, K = config.channels * config.patchSize * config.patchSize
+        func values(_ n: Int, _ std: Float) -> [Float] { (0..<n).map { _ in g.normal() * std } }
+        patchEmbedding = LinearLayer(weight: Tensor(shape: [C, K], values: values(C * K, 0.02)), bias: nil)
+        classEmbedding = Tensor(shape: [C], values: values(C, 0.02))
+        positionEmbedding = Tensor(shape: [config.tokens, C], values: values(config.tokens * C, 0.01))
+        preNormWeight = Tensor(shape: [C], values: Array(repeating: 1, count: C)); preNormBias = Tensor(zeros: [C])
+        encoder = CLIPEncoder(layers: (0..<config.tower.layers).map { _ in CLIPEncoderLayer(random: config.tower, generator: &g) },
+                              config: config.tower, causal: false)
+        postNormWeight = Tensor(shape: [C], values: Array(repeating: 1, count: C)); postNormBias = Tensor(zeros: [C])
+        projection = LinearLayer(weight: Tensor(shape: [P, C], values: values(P * C, 0.02)), bias: nil)
+    }
+
+    func prepare(_ precision: Precision) {
+        encoder.prepare(precision); projection.prepare(precision); patchEmbedding.prepare(precision)
+    }
+
+    /// Projected (not normalised) embeddings of a batch of preprocessed images.
+    /// pixels is (B, channels, S, S) in CHW order per image; the result is (B, P) row-major.
+    public func embed(pixels: UnsafePointer<Float>, batch B: Int) -> [Float] {
+        let C = config.tower.hiddenSize, S = config.imageSize, p = config.patchSize
+        let side = config.patchesPerSide, N = side * side, T = N + 1, channels = config.channels
+        let K = channels * p * p
+
+        // im2col: each patch becomes one row (c, y, x) so that the convolution is one GEMM.
+        let patches = FloatBuffer(count: B * N * K, zeroed: false)     // (B·N, K)
+        parallelChunks(B * N, minimumPerChunk: 64) { range in
+            for bn in range {
+                let b = bn / N, n = bn % N, py = n / side, px = n % side
+                var dst = patches.pointer + bn * K
+                for c in 0..<channels {
+                    let plane = pixels + (b * channels + c) * S * S
+                    for y in 0..<p {
+                        (dst).update(from: plane + (py * p + y) * S + px * p, count: p)
+                        dst += p
+                    }
+                }
+            }
+        }
+        let embedded = FloatBuffer(count: B * N * C, zeroed: false)   // (B·N, C)
+        patchEmbedding.forward(embedded.pointer, patches.pointer, rows: B * N)
+
+        // Tokens: [class, patch 1...N] plus position embeddings, then pre-LayerNorm.
+        let x = FloatBuffer(count: B * T * C, zeroed: false)          // (B, T, C)
+        for b in 0..<B {
+            for t in 0..<T {
+                let row = x.pointer + (b * T + t) * C
+                let pos = positionEmbedding.pointer + t * C
+                let src = t == 0 ? UnsafePointer(classEmbedding.pointer) : UnsafePointer(embedded.pointer + (b * N + t - 1) * C)
+                for c in 0..<C { row[c] = src[c] + pos[c] }
+            }
+        }
+        layerNorm(x.pointer, x.pointer, weight: preNormWeight.pointer, bias: preNormBias.pointer,
+                  rows: B * T, channels: C, eps: config.tower.layerNormEps)
+        encoder.forward(x.pointer, batch: B, tokens: T)
+
+        // Pool the class token of each image.
+        let pooled = FloatBuffer(count: B * C, zeroed: false)         // (B, C)
+        for b in 0..<B {
+            layerNorm(pooled.pointer + b * C, x.pointer + b * T * C, weight: postNormWeight.pointer, bias: postNormBias.pointer,
+                      rows: 1, channels: C, eps: config.tower.layerNormEps)
+        }
+        let out = FloatBuffer(count: B * projectionDim, zeroed: false)
+        projection.forward(out.pointer, pooled.pointer, rows: B)
+        return out.array
+    }
+}

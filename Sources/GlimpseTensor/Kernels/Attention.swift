@@ -1,0 +1,19 @@
+import CGlimpseKernels
+
+/// Multi-head scaled dot-product attention over a fused QKV projection.
+/// qkv is (B, T, 3C) holding [q | k | v] per position, out is (B, T, C), C = heads · headDim.
+/// With `causal`, position t attends to positions 0...t only (the CLIP text tower).
+public func attention(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafePointer<Float>,
+                      batch B: Int, tokens T: Int, heads H: Int, headDim D: Int, causal: Bool) {
+    let C = H * D
+    let scale = 1 / Float(D).squareRoot()
+    parallelChunks(B * H, minimumPerChunk: T < 16 ? 64 : 1) { range in
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: T)
+        defer { scores.deallocate() }
+        for bh in range {
+            let b = bh / H, h = bh % H
+            let q = qkv + b * T * 3 * C + h * D
+            glimpse_attention_head(out + b * T * C + h * D, C, q, q + C, q + 2 * C, 3 * C, T, D, scale, causal ? 1 : 0, scores)
+        }
+    }
+}

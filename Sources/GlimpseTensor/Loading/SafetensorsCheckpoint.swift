@@ -1,0 +1,46 @@
+import Foundation
+
+/// The weights of a Hugging Face model folder: `model.safetensors`, or the shards that
+/// `model.safetensors.index.json` lists.
+public final class SafetensorsCheckpoint: @unchecked Sendable {
+    public let directory: String
+    private var files: [String: SafetensorsFile] = [:]
+    private let shardOf: [String: String]
+
+    public init(directory: String) throws {
+        self.directory = directory
+        let single = (directory as NSString).appendingPathComponent("model.safetensors")
+        let index = (directory as NSString).appendingPathComponent("model.safetensors.index.json")
+        if FileManager.default.fileExists(atPath: single) {
+            let file = try SafetensorsFile(path: single)
+            files[single] = file
+            shardOf = Dictionary(uniqueKeysWithValues: file.entries.keys.map { ($0, single) })
+        } else if FileManager.default.fileExists(atPath: index) {
+            let json = try JSONConfig(contentsOf: index)
+            guard let map = json.values["weight_map"] as? [String: String] else {
+                throw ConfigError.wrongType(path: index, key: "weight_map", expected: "an object of tensor name to file")
+            }
+            shardOf = map.mapValues { (directory as NSString).appendingPathComponent($0) }
+        } else {
+            let hasBin = FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("pytorch_model.bin"))
+            throw SafetensorsError.cannotOpen(path: single, reason: hasBin
+                ? "not found; only pytorch_model.bin is present, and Glimpse reads safetensors only (convert it, or download the safetensors revision)"
+                : "not found")
+        }
+    }
+
+    public func has(_ name: String) -> Bool { shardOf[name] != nil }
+
+    public func tensor(_ name: String, shape: [Int]? = nil) throws -> Tensor {
+        guard let path = shardOf[name] else {
+            throw SafetensorsError.missingTensor(path: (directory as NSString).appendingPathComponent("model.safetensors"), tensor: name)
+        }
+        if files[path] == nil { files[path] = try SafetensorsFile(path: path) }
+        return try files[path]!.tensor(name, shape: shape)
+    }
+
+    /// Reads a tensor that may be absent.
+    public func optionalTensor(_ name: String, shape: [Int]? = nil) throws -> Tensor? {
+        has(name) ? try tensor(name, shape: shape) : nil
+    }
+}

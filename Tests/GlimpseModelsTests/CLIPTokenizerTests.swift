@@ -1,0 +1,49 @@
+import XCTest
+@testable import GlimpseModels
+
+final class CLIPTokenizerTests: XCTestCase {
+    /// Every reference text gives exactly the ids of the Hugging Face fast tokenizer, whether the tokenizer is
+    /// read from tokenizer.json (f32 fixture) or from vocab.json + merges.txt (f16 fixture).
+    func testIdsMatchReferenceForBothFileLayouts() throws {
+        let reference = try Fixtures.load([Fixtures.TextIds].self, "reference/texts.json")
+        XCTAssertGreaterThanOrEqual(reference.count, 200)
+        for name in Fixtures.models {
+            let tokenizer = try CLIPTokenizer(directory: Fixtures.model(name))
+            var mismatches = 0
+            for item in reference {
+                let ids = tokenizer.encode(item.text)
+                if ids != item.ids {
+                    mismatches += 1
+                    if mismatches <= 5 { XCTFail("\(name): \(item.text.debugDescription)\n got \(ids)\nwant \(item.ids)") }
+                }
+            }
+            XCTAssertEqual(mismatches, 0, "\(name): \(mismatches) of \(reference.count) texts differ")
+        }
+    }
+
+    func testTruncatesTo77WithEndToken() throws {
+        let tokenizer = try CLIPTokenizer(directory: Fixtures.model("clip-tiny-f32"))
+        let ids = tokenizer.encode(String(repeating: "word ", count: 200))
+        XCTAssertEqual(ids.count, 77)
+        XCTAssertEqual(ids.first, tokenizer.bosTokenId)
+        XCTAssertEqual(ids.last, tokenizer.eosTokenId)
+        XCTAssertEqual(tokenizer.encode(""), [tokenizer.bosTokenId, tokenizer.eosTokenId])
+    }
+
+    func testMissingTokenizerFilesNameTheFolder() {
+        let dir = NSTemporaryDirectory() + "glimpse-no-tokenizer-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        XCTAssertThrowsError(try CLIPTokenizer(directory: dir)) { error in
+            XCTAssertTrue("\(error)".contains(dir), "\(error)")
+        }
+    }
+
+    func testCorruptTokenizerJSONIsAnError() throws {
+        let dir = NSTemporaryDirectory() + "glimpse-bad-tokenizer-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data("{\"model\": ".utf8).write(to: URL(fileURLWithPath: dir + "/tokenizer.json"))
+        XCTAssertThrowsError(try CLIPTokenizer(directory: dir)) { error in
+            XCTAssertTrue("\(error)".contains("tokenizer.json"), "\(error)")
+        }
+    }
+}

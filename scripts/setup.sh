@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything Glimpse needs on a Debian 12 machine (run as root, or with sudo available).
+#   scripts/setup.sh          system libraries (+ Swift if missing) for building, testing and running
+#   scripts/setup.sh --dev    also the Python packages the fixture generator and reference benchmarks use
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+packages=(build-essential pkg-config libvips-dev libopenblas-dev libdnnl-dev libsqlite3-dev curl ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  # Swift is not packaged by Debian: take the official toolchain for Debian 12.
+  version=6.1.2
+  echo "setup: installing Swift $version into /opt/swift"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq binutils git gnupg2 libc6-dev libcurl4-openssl-dev \
+    libedit2 libgcc-12-dev libpython3-dev libstdc++-12-dev libxml2-dev libncurses-dev libz3-dev tzdata unzip zlib1g-dev >/dev/null
+  tmp=$(mktemp -d)
+  curl -fsSL "https://download.swift.org/swift-$version-release/debian12/swift-$version-RELEASE/swift-$version-RELEASE-debian12.tar.gz" -o "$tmp/swift.tar.gz"
+  $SUDO mkdir -p /opt/swift
+  $SUDO tar -xzf "$tmp/swift.tar.gz" -C /opt/swift --strip-components=2
+  echo 'export PATH=/opt/swift/bin:$PATH' | $SUDO tee /etc/profile.d/swift.sh >/dev/null
+  export PATH=/opt/swift/bin:$PATH
+fi
+
+if [ "${1:-}" = "--dev" ]; then
+  # Developer tools only (never in CI): fixture generation and reference benchmarks. torch pulls several GB.
+  python3 -m pip install -q torch transformers pillow scikit-image safetensors open-clip-torch onnxruntime onnx
+fi
+echo "setup: done ($(swift --version 2>&1 | head -1))"
