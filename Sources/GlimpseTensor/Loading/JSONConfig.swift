@@ -25,23 +25,31 @@ public struct JSONConfig: @unchecked Sendable {
         self.init(path: path, values: dict)
     }
 
+    /// A JSON number (not true/false, which Foundation also hands out as NSNumber).
+    private func number(_ key: String) -> NSNumber? {
+        guard let n = values[key] as? NSNumber, !isBoolean(n) else { return nil }
+        return n
+    }
+
+    private func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
+
     public func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
 
     public func int(_ key: String, default value: Int) throws -> Int {
         guard has(key) else { return value }
-        if let n = values[key] as? NSNumber, !(values[key] is Bool), n.doubleValue == n.doubleValue.rounded() { return n.intValue }
+        if let n = number(key), n.doubleValue == n.doubleValue.rounded() { return n.intValue }
         throw ConfigError.wrongType(path: path, key: key, expected: "an integer")
     }
 
     public func double(_ key: String, default value: Double) throws -> Double {
         guard has(key) else { return value }
-        if let n = values[key] as? NSNumber, !(values[key] is Bool) { return n.doubleValue }
+        if let n = number(key) { return n.doubleValue }
         throw ConfigError.wrongType(path: path, key: key, expected: "a number")
     }
 
     public func bool(_ key: String, default value: Bool) throws -> Bool {
         guard has(key) else { return value }
-        if let b = values[key] as? Bool { return b }
+        if let n = values[key] as? NSNumber, isBoolean(n) { return n.boolValue }
         throw ConfigError.wrongType(path: path, key: key, expected: "true or false")
     }
 

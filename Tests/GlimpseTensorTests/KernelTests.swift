@@ -1,0 +1,88 @@
+import XCTest
+@testable import GlimpseTensor
+
+/// Kernels against straightforward Double-precision implementations.
+final class KernelTests: XCTestCase {
+    var generator = SystemRandomNumberGenerator()
+    func random(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in Float.random(in: -scale...scale) } }
+
+    func testLinearMatchesNaive() {
+        let N = 5, C = 7, OC = 3
+        let x = random(N * C), w = random(OC * C), b = random(OC)
+        let layer = LinearLayer(weight: Tensor(shape: [OC, C], values: w), bias: Tensor(shape: [OC], values: b))
+        for precision in Precision.allCases {
+            layer.prepare(precision)
+            var out = [Float](repeating: 0, count: N * OC)
+            out.withUnsafeMutableBufferPointer { o in x.withUnsafeBufferPointer { layer.forward(o.baseAddress!, $0.baseAddress!, rows: N) } }
+            for r in 0..<N {
+                for o in 0..<OC {
+                    var s = Double(b[o])
+                    for c in 0..<C { s += Double(x[r * C + c]) * Double(w[o * C + c]) }
+                    XCTAssertEqual(Double(out[r * OC + o]), s, accuracy: precision == .fp32 ? 1e-5 : 3e-2, "\(precision)")
+                }
+            }
+        }
+    }
+
+    func testActivations() {
+        let x = random(1000, scale: 8) + [0, -0, 100, -100]
+        for activation in Activation.allCases {
+            var y = x
+            y.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count) }
+            for (a, v) in zip(y, x) {
+                let d = Double(v)
+                let expected: Double = switch activation {
+                case .gelu: 0.5 * d * (1 + erf(d / 2.0.squareRoot()))
+                case .quickGelu: d / (1 + exp(-1.702 * d))
+                case .geluTanh: 0.5 * d * (1 + tanh((2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d)))
+                case .relu: max(d, 0)
+                }
+                XCTAssertEqual(Double(a), expected, accuracy: 1e-5 * max(1, abs(expected)), "\(activation) at \(v)")
+            }
+        }
+    }
+
+    func testLayerNorm() {
+        let rows = 3, C = 50
+        let x = random(rows * C, scale: 4), w = random(C), b = random(C)
+        var out = [Float](repeating: 0, count: rows * C)
+        out.withUnsafeMutableBufferPointer { layerNorm($0.baseAddress!, x, weight: w, bias: b, rows: rows, channels: C, eps: 1e-5) }
+        for r in 0..<rows {
+            let row = x[(r * C)..<((r + 1) * C)].map(Double.init)
+            let mean = row.reduce(0, +) / Double(C)
+            let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(C)
+            for c in 0..<C {
+                let expected = (row[c] - mean) / (variance + 1e-5).squareRoot() * Double(w[c]) + Double(b[c])
+                XCTAssertEqual(Double(out[r * C + c]), expected, accuracy: 1e-4)
+            }
+        }
+    }
+
+    func testAttentionCausalAndFull() {
+        let B = 2, T = 5, H = 2, D = 3, C = H * D
+        let qkv = random(B * T * 3 * C)
+        for causal in [false, true] {
+            var out = [Float](repeating: 0, count: B * T * C)
+            out.withUnsafeMutableBufferPointer { attention($0.baseAddress!, qkv, batch: B, tokens: T, heads: H, headDim: D, causal: causal) }
+            for b in 0..<B { for h in 0..<H { for t in 0..<T {
+                func at(_ pos: Int, _ part: Int, _ d: Int) -> Double { Double(qkv[(b * T + pos) * 3 * C + part * C + h * D + d]) }
+                let keys = causal ? t + 1 : T
+                let scores = (0..<keys).map { j in (0..<D).map { at(t, 0, $0) * at(j, 1, $0) }.reduce(0, +) / Double(D).squareRoot() }
+                let m = scores.max()!
+                let e = scores.map { exp($0 - m) }
+                let s = e.reduce(0, +)
+                for d in 0..<D {
+                    let expected = (0..<keys).map { e[$0] / s * at($0, 2, d) }.reduce(0, +)
+                    XCTAssertEqual(Double(out[(b * T + t) * C + h * D + d]), expected, accuracy: 1e-5)
+                }
+            } } }
+        }
+    }
+
+    func testBFloat16Rounding() {
+        XCTAssertEqual(bfloat16Bits(1), 0x3F80)
+        XCTAssertEqual(bfloat16Bits(Float(bitPattern: 0x3F80_8000)), 0x3F80)  // tie to even
+        XCTAssertEqual(bfloat16Bits(Float(bitPattern: 0x3F81_8000)), 0x3F82)  // tie to even, upwards
+        XCTAssertEqual(bfloat16Bits(Float(bitPattern: 0x3F80_8001)), 0x3F81)
+    }
+}
