@@ -22,3 +22,18 @@ void glimpse_attention_head(float *out, long out_stride, const float *q, const f
 void glimpse_f32_to_bf16(uint16_t *out, const float *x, long n);
 
 #endif
+
+#ifndef CGLIMPSE_MATMUL_H
+#define CGLIMPSE_MATMUL_H
+/// A linear layer out (M, N) = inp (M, K) · weightᵀ + bias computed by oneDNN, with weights stored once in
+/// oneDNN's preferred blocked layout, in bfloat16 (use_bf16) or float32. Primitives are cached per M.
+/// Thread-safe: one matmul may run from several threads at once.
+typedef struct glimpse_matmul glimpse_matmul;
+
+/// weight is (N, K) row-major float32, bias is (N) or NULL; hint_m is the row count to optimise the layout for.
+/// Returns NULL if oneDNN cannot create the primitive (e.g. no bf16 support on this CPU).
+glimpse_matmul *glimpse_matmul_create(const float *weight, const float *bias, long N, long K, long hint_m, int use_bf16);
+/// Returns 0 on success.
+int glimpse_matmul_run(glimpse_matmul *m, float *out, const float *inp, long M);
+void glimpse_matmul_destroy(glimpse_matmul *m);
+#endif

@@ -75,3 +75,23 @@ public final class CLIPEmbedder: @unchecked Sendable {
         return results
     }
 }
+
+/// A decoded, preprocessed image and what the library records about it.
+public struct PreparedPixels: Sendable {
+    public let pixels: [Float]
+    /// Size of the image as a viewer shows it (after EXIF orientation).
+    public let width: Int
+    public let height: Int
+    /// Lower-case format name ("jpeg", "png", ...).
+    public let format: String
+}
+
+extension CLIPEmbedder {
+    /// Decodes and preprocesses a file, keeping its displayed size and format.
+    public func prepare(path: String) throws -> PreparedPixels {
+        let image = try decoder.decode(path: path, shrinkOnLoadTarget: fastDecode ? preprocessor.shrinkOnLoadTarget : nil)
+        let ext = (path as NSString).pathExtension.lowercased()
+        let format = ["jpg": "jpeg", "jpe": "jpeg", "jfif": "jpeg", "tif": "tiff", "heif": "heic"][ext] ?? ext
+        return PreparedPixels(pixels: preprocessor.pixelValues(image), width: image.width, height: image.height, format: format)
+    }
+}

@@ -1,12 +1,15 @@
-/// Placeholder: bf16 products are computed in fp32 until the oneDNN path lands.
-final class BF16Matmul: @unchecked Sendable {
-    let weight: UnsafePointer<Float>
-    let outFeatures: Int
-    let inFeatures: Int
-    init(weight: UnsafePointer<Float>, outFeatures: Int, inFeatures: Int) {
-        self.weight = weight; self.outFeatures = outFeatures; self.inFeatures = inFeatures
+import CGlimpseKernels
+
+/// A linear layer run by oneDNN with weights packed once into its blocked layout, in bfloat16 (AVX-512 BF16
+/// dot products, Float32 accumulation) or Float32. Falls back to OpenBLAS fp32 if oneDNN cannot serve the shape.
+final class DNNLMatmul: @unchecked Sendable {
+    private let handle: OpaquePointer
+    init?(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int, inFeatures: Int, typicalRows: Int, bf16: Bool) {
+        guard let h = glimpse_matmul_create(weight, bias, outFeatures, inFeatures, typicalRows, bf16 ? 1 : 0) else { return nil }
+        handle = h
     }
-    func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows: Int) {
-        linear(out, inp, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+    deinit { glimpse_matmul_destroy(handle) }
+    func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) -> Bool {
+        glimpse_matmul_run(handle, out, inp, rows) == 0
     }
 }

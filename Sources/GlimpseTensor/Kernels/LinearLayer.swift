@@ -15,7 +15,7 @@ public final class LinearLayer: @unchecked Sendable {
     public let weight: Tensor
     public let bias: Tensor?
     public private(set) var precision: Precision = .fp32
-    private var bf16: BF16Matmul?
+    private var bf16: DNNLMatmul?
 
     public init(weight: Tensor, bias: Tensor?) {
         precondition(weight.shape.count == 2, "linear weight must be 2-D, got \(weight.shape)")
@@ -29,13 +29,16 @@ public final class LinearLayer: @unchecked Sendable {
     /// Switches precision; bf16 converts the weights once, here.
     public func prepare(_ precision: Precision) {
         self.precision = precision
-        if precision == .bf16, bf16 == nil { bf16 = BF16Matmul(weight: weight.pointer, outFeatures: outFeatures, inFeatures: inFeatures) }
+        if precision == .bf16, bf16 == nil {
+            bf16 = DNNLMatmul(weight: weight.pointer, bias: bias?.pointer, outFeatures: outFeatures, inFeatures: inFeatures,
+                              typicalRows: 1024, bf16: true)
+        }
     }
 
     /// out (N, OC) = inp (N, C) · weightᵀ + bias.
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
-        if precision == .bf16, let bf16 {
-            bf16.forward(out, inp, bias: bias?.pointer, rows: rows)
+        if precision == .bf16, let bf16, bf16.forward(out, inp, rows: rows) {
+            return
         } else {
             linear(out, inp, weight: weight.pointer, bias: bias?.pointer, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
         }

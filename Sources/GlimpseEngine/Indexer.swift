@@ -1,0 +1,126 @@
+import Dispatch
+import Foundation
+import GlimpseImage
+import GlimpseModels
+import GlimpseStore
+import GlimpseTensor
+
+/// Receives indexing progress (a terminal bar, an HTTP status endpoint, ...).
+public protocol IndexProgress: AnyObject, Sendable {
+    func started(total: Int)
+    func advanced(done: Int, total: Int)
+    func finished()
+}
+
+/// Brings a library up to date with folders on disk:
+/// scan → plan (unchanged, changed, new, moved, removed) → decode on all cores → embed in batches → one
+/// transaction per batch. Each committed batch survives a crash, and the next run skips it as unchanged.
+public final class Indexer: @unchecked Sendable {
+    public let library: Library
+    public let embedder: CLIPEmbedder
+    public var batchSize: Int
+    public var scanner = FileScanner()
+    public weak var progress: IndexProgress?
+
+    public init(library: Library, embedder: CLIPEmbedder, batchSize: Int = 32) {
+        self.library = library
+        self.embedder = embedder
+        self.batchSize = batchSize
+    }
+
+    /// Indexes `roots` (folders or files). `shouldStop` is polled between batches (Ctrl-C).
+    public func index(roots: [String], shouldStop: @escaping @Sendable () -> Bool = { false }) throws -> IndexSummary {
+        let absoluteRoots = roots.map(FileScanner.absolute)
+        let (files, scanFailures) = scanner.scan(absoluteRoots)
+        let plan = ChangePlan.make(scan: files, scanFailures: scanFailures, roots: absoluteRoots,
+                                   stored: try library.fileStates(), hash: ContentHash.ofFile)
+        var summary = IndexSummary()
+        summary.unchanged = plan.unchanged
+        summary.failed = scanFailures + plan.failures
+
+        try library.moveImages(plan.moves)
+        summary.moved = plan.moves.count
+        try library.removeImages(ids: plan.removals)
+        summary.removed = plan.removals.count
+
+        let work = plan.toEmbed
+        progress?.started(total: work.count)
+        var done = 0
+        // Decode batch k+1 while batch k is embedded: the model and the decoder share the cores.
+        let decodeQueue = DispatchQueue(label: "glimpse.decode")
+        func decodeAsync(_ range: Range<Int>) -> DecodeJob {
+            DecodeJob(paths: work[range].map(\.file.path), embedder: embedder, hashes: plan.hashes, queue: decodeQueue)
+        }
+        var start = 0
+        var pending = work.isEmpty ? nil : decodeAsync(0..<min(batchSize, work.count))
+        while let job = pending {
+            let range = start..<min(start + batchSize, work.count)
+            let decoded = job.wait()
+            let next = range.upperBound
+            pending = next < work.count && !shouldStop() ? decodeAsync(next..<min(next + batchSize, work.count)) : nil
+            let embedded = embedder.embedDecoded(decoded.map { $0.map(\.pixels) })
+            var records: [ImageRecord] = []
+            for (k, i) in range.enumerated() {
+                let file = work[i].file
+                switch (decoded[k], embedded[k]) {
+                case let (.success(prepared), .success(vector)):
+                    records.append(ImageRecord(path: file.path, size: file.size, mtimeNanoseconds: file.mtimeNanoseconds,
+                                               contentHash: prepared.contentHash, width: prepared.width, height: prepared.height,
+                                               format: prepared.format, embedding: vector))
+                    if work[i].replacing == nil { summary.added += 1 } else { summary.updated += 1 }
+                case let (.failure(error), _), let (_, .failure(error)):
+                    summary.failed.append(IndexFailure(path: file.path, error: "\(error)"))
+                }
+            }
+            try library.saveImages(records)
+            done += range.count
+            progress?.advanced(done: done, total: work.count)
+            start = next
+            if shouldStop() && pending == nil && start < work.count { summary.interrupted = true; break }
+        }
+        // A changed file that now fails to decode keeps no stale embedding.
+        let failedPaths = Set(summary.failed.map(\.path))
+        let staleIds = work.compactMap { item in item.replacing.flatMap { failedPaths.contains(item.file.path) ? $0 : nil } }
+        try library.removeImages(ids: staleIds)
+        progress?.finished()
+        return summary
+    }
+}
+
+/// What the decode stage hands to the embed stage for one file.
+struct PreparedImage: Sendable {
+    let pixels: [Float]
+    let width: Int
+    let height: Int
+    let format: String
+    let contentHash: String
+}
+
+/// Decodes, preprocesses and hashes a batch of files on all cores, in the background.
+final class DecodeJob: @unchecked Sendable {
+    private let group = DispatchGroup()
+    private var slots: [Result<PreparedImage, Error>?]
+
+    init(paths: [String], embedder: CLIPEmbedder, hashes: [String: String], queue: DispatchQueue) {
+        slots = Array(repeating: nil, count: paths.count)
+        queue.async(group: group) { [self] in
+            slots.withUnsafeMutableBufferPointer { buffer in
+                let shared = UncheckedSendable(buffer)
+                DispatchQueue.concurrentPerform(iterations: paths.count) { i in
+                    let path = paths[i]
+                    shared.value[i] = Result {
+                        let image = try embedder.prepare(path: path)
+                        return PreparedImage(pixels: image.pixels, width: image.width, height: image.height, format: image.format,
+                                             contentHash: try hashes[path] ?? ContentHash.ofFile(path))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits for the batch and returns one result per path, in order.
+    func wait() -> [Result<PreparedImage, Error>] {
+        group.wait()
+        return slots.map { $0! }
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import GRDB
+
+/// A Glimpse library: one directory holding the SQLite database (the source of truth: images and their
+/// embeddings) and the vector index files derived from it.
+///
+/// One `Library` owns the database connection; writes are methods named for what they do, each one
+/// transaction, so a crash (even kill -9) leaves every committed change and nothing half-written (WAL mode).
+public final class Library: @unchecked Sendable {
+    public let directory: String
+    let database: DatabaseQueue
+
+    public static let databaseFileName = "library.sqlite"
+    public var indexDirectory: String { (directory as NSString).appendingPathComponent("index") }
+
+    /// `$GLIMPSE_LIBRARY`, else `$XDG_DATA_HOME/glimpse/library`, else `~/.local/share/glimpse/library`.
+    public static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let explicit = environment["GLIMPSE_LIBRARY"], !explicit.isEmpty { return explicit }
+        let dataHome = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/share")
+        return (dataHome as NSString).appendingPathComponent("glimpse/library")
+    }
+
+    /// Opens the library at `directory`, creating it (and running migrations) when `create` is true.
+    public init(directory: String, create: Bool = true) throws {
+        self.directory = directory
+        let fm = FileManager.default
+        let databasePath = (directory as NSString).appendingPathComponent(Self.databaseFileName)
+        if !fm.fileExists(atPath: databasePath) {
+            guard create else { throw StoreError.notALibrary(path: directory, reason: "no \(Self.databaseFileName); run `glimpse index` first") }
+            do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+                throw StoreError.cannotCreate(path: directory, reason: error.localizedDescription)
+            }
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        do {
+            database = try DatabaseQueue(path: databasePath, configuration: configuration)
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+            try Self.migrator.migrate(database)
+        } catch let error as DatabaseError {
+            throw StoreError.notALibrary(path: databasePath, reason: error.message ?? "\(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: images and settings") { db in
+            try db.create(table: "setting") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+            try db.create(table: ImageRecord.databaseTableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("path", .text).notNull().unique()
+                t.column("size", .integer).notNull()
+                t.column("mtimeNanoseconds", .integer).notNull()
+                t.column("contentHash", .text).notNull().indexed()
+                t.column("width", .integer).notNull()
+                t.column("height", .integer).notNull()
+                t.column("format", .text).notNull()
+                t.column("indexedAt", .double).notNull()
+                t.column("embedding", .blob).notNull()
+            }
+        }
+        return migrator
+    }
+
+    // MARK: Settings
+
+    public func setting(_ key: String) throws -> String? {
+        try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setSetting(_ key: String, _ value: String) throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [key, value])
+        }
+    }
+
+    /// The model a library was built with; set on first use, checked afterwards.
+    public func bindModel(name: String, fingerprint: String, dimension: Int) throws {
+        if let existing = try setting("model.fingerprint") {
+            guard existing == fingerprint else {
+                throw StoreError.modelMismatch(library: directory, libraryModel: try setting("model.name") ?? existing, requested: name)
+            }
+            return
+        }
+        try database.write { db in
+            for (k, v) in [("model.name", name), ("model.fingerprint", fingerprint), ("model.dimension", String(dimension))] {
+                try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", arguments: [k, v])
+            }
+        }
+    }
+
+    public var modelName: String? { get throws { try setting("model.name") } }
+
+    /// Bumped by every write; derived files (the vector index) record the generation they were built from.
+    public func generation() throws -> Int64 {
+        try database.read { db in try Self.generation(db) }
+    }
+
+    static func generation(_ db: Database) throws -> Int64 {
+        Int64(try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'generation'") ?? "0") ?? 0
+    }
+
+    static func bumpGeneration(_ db: Database) throws {
+        try db.execute(sql: "INSERT INTO setting (key, value) VALUES ('generation', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+    }
+
+    // MARK: Images
+
+    public func imageCount() throws -> Int { try database.read { db in try ImageRecord.fetchCount(db) } }
+
+    /// Path, size, mtime and hash of every stored image (for change detection).
+    public func fileStates() throws -> [StoredFileState] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, path, size, mtimeNanoseconds, contentHash FROM image").map {
+                StoredFileState(id: $0["id"], path: $0["path"], size: $0["size"], mtimeNanoseconds: $0["mtimeNanoseconds"], contentHash: $0["contentHash"])
+            }
+        }
+    }
+
+    public func image(id: Int64) throws -> ImageRecord? { try database.read { db in try ImageRecord.fetchOne(db, key: id) } }
+
+    public func image(path: String) throws -> ImageRecord? {
+        try database.read { db in try ImageRecord.filter(ImageRecord.Columns.path == path).fetchOne(db) }
+    }
+
+    public func images(ids: [Int64]) throws -> [Int64: ImageRecord] {
+        try database.read { db in
+            Dictionary(uniqueKeysWithValues: try ImageRecord.fetchAll(db, keys: ids).compactMap { r in r.id.map { ($0, r) } })
+        }
+    }
+
+    /// Calls `body` with every (id, embedding), streaming so that a million rows never sit in memory twice.
+    public func forEachEmbedding(_ body: (Int64, [Float]) throws -> Void) throws {
+        try database.read { db in
+            let cursor = try Row.fetchCursor(db, sql: "SELECT id, embedding FROM image ORDER BY id")
+            while let row = try cursor.next() {
+                let data: Data = row["embedding"]
+                try body(row["id"], ImageRecord.decode(data))
+            }
+        }
+    }
+
+    /// Inserts new images or replaces changed ones (matched by path), in one transaction.
+    @discardableResult
+    public func saveImages(_ records: [ImageRecord]) throws -> [Int64] {
+        try database.write { db in
+            var ids: [Int64] = []
+            for var record in records {
+                if let existing = try ImageRecord.filter(ImageRecord.Columns.path == record.path).fetchOne(db) {
+                    record.id = existing.id
+                    try record.update(db)
+                } else {
+                    record.id = nil
+                    try record.insert(db)
+                }
+                ids.append(record.id!)
+            }
+            try Self.bumpGeneration(db)
+            return ids
+        }
+    }
+
+    /// Records that images moved: new paths (and mtime, which a copy changes), same content and embedding.
+    public func moveImages(_ moves: [(id: Int64, newPath: String, mtimeNanoseconds: Int64)]) throws {
+        guard !moves.isEmpty else { return }
+        try database.write { db in
+            for move in moves {
+                try db.execute(sql: "DELETE FROM image WHERE path = ? AND id != ?", arguments: [move.newPath, move.id])
+                try db.execute(sql: "UPDATE image SET path = ?, mtimeNanoseconds = ? WHERE id = ?",
+                               arguments: [move.newPath, move.mtimeNanoseconds, move.id])
+            }
+            try Self.bumpGeneration(db)
+        }
+    }
+
+    public func removeImages(ids: [Int64]) throws {
+        guard !ids.isEmpty else { return }
+        try database.write { db in
+            _ = try ImageRecord.deleteAll(db, keys: ids)
+            try Self.bumpGeneration(db)
+        }
+    }
+}
