@@ -6,8 +6,8 @@
 Prints one JSON object:
   {"torch": {"vision_images_per_s": .., "text_ms_10_tokens": .., "text_ms_77_tokens": ..},
    "onnxruntime": {...}, "env": {...}}
-vision: fp32 vision tower + projection (get_image_features), batch 32, 224x224, one warm-up batch, then the mean over
-N timed batches. text: one query (batch 1, no padding) of 10 and of 77 tokens through get_text_features; median of
+vision: fp32 vision tower + projection (get_image_features), batch 32, 224x224, one warm-up batch, then the median over
+N timed batches (median batch time). text: one query (batch 1, no padding) of 10 and of 77 tokens through get_text_features; median of
 N runs after a warm-up. All cores (torch.set_num_threads(os.cpu_count()); ORT intra-op threads = os.cpu_count()).
 Weights are random: speed does not depend on them.
 """
@@ -77,7 +77,7 @@ def bench_vision(run, pixels: np.ndarray, batches: int) -> float:
         t = time.perf_counter()
         run(pixels)
         times.append(time.perf_counter() - t)
-    return BATCH * len(times) / sum(times)
+    return BATCH / statistics.median(times)
 
 
 def bench_text(run, x: np.ndarray, runs: int) -> float:
@@ -93,7 +93,7 @@ def bench_text(run, x: np.ndarray, runs: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--batches", type=int, default=3)
+    ap.add_argument("--batches", type=int, default=5)
     ap.add_argument("--text-runs", type=int, default=20)
     args = ap.parse_args()
 
@@ -151,6 +151,7 @@ def main() -> None:
         "cpus": ncpu, "machine": platform.machine(), "torch": torch.__version__,
         "onnxruntime": onnxruntime.__version__, "transformers": transformers.__version__,
         "batch": BATCH, "timed_vision_batches": args.batches, "text_runs": args.text_runs,
+        "loadavg_1min_at_end": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(result))
 

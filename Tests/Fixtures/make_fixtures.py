@@ -40,14 +40,26 @@ Text: ids come from the *fast* tokenizer (in transformers 5 the only one: CLIPTo
 tok(text, truncation=True, max_length=77)["input_ids"]; features are get_text_features(input_ids) with one text per
 call and no attention mask. The text tower pools the hidden state at the FIRST position whose id == eos_token_id
 (49407), not at argmax(ids) -- that matters for texts that contain a literal "<|endoftext|>".
+Tokenizer facts the Swift side must copy (all asserted in check_tokenizer / visible in reference/texts.json):
+  * "<|startoftext|>" / "<|endoftext|>" written literally in the text are added special tokens, matched on the raw
+    text (case-sensitive, before normalisation): "a <|endoftext|> b" -> [49406, 320, 49407, 321, 49407].
+    "<|ENDOFTEXT|>" is not special: it is lowercased and then BPE'd as ordinary text.
+  * normalizer: NFC, then every regex \s+ run -> " " (Oniguruma \s: includes NBSP, U+3000, U+2028, U+0085, but not
+    U+200B / U+FEFF), then per-character lowercase (no final-sigma rule: "ΣΑΣ" -> "σασ"; "İ" -> "i̇").
+    No ftfy, no html.unescape (OpenAI's original tokenizer does both; it differs on ~26 of these texts).
+  * pre-tokenizer: Split(regex <\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|
+    [^\s\p{L}\p{N}]+, matches kept, the rest removed), then ByteLevel(add_prefix_space=False, use_regex=True): the
+    GPT-2 regex splits the pieces once more (only changes anything for a lowercased "<|endoftext|>" piece, which
+    becomes "<|", "endoftext", "|>").
+  * BPE: end_of_word_suffix "</w>", no continuing prefix, merges by rank; then truncation of the content to 75 and
+    the post-processor wraps it in 49406 ... 49407.
+Activations: "quick_gelu" = x * sigmoid(1.702 x); "gelu" = exact erf GELU. LayerNorm eps 1e-5 everywhere.
 """
 
 from __future__ import annotations
 
 import gzip
-import io
 import json
-import math
 import os
 import shutil
 import struct
@@ -65,14 +77,10 @@ from PIL import Image, ImageOps
 import transformers
 from transformers import CLIPConfig, CLIPModel, CLIPTokenizerFast
 
-try:  # transformers >= 5: the Pillow backend is its own class
+try:  # transformers >= 5: the Pillow backend is its own class (CLIPImageProcessor is the torchvision one)
     from transformers import CLIPImageProcessorPil as SlowCLIPImageProcessor
-
-    PROCESSOR_KW: dict = {}
 except ImportError:  # transformers 4.x: CLIPImageProcessor is the slow (Pillow) one
     from transformers import CLIPImageProcessor as SlowCLIPImageProcessor
-
-    PROCESSOR_KW = {}
 
 import skimage.data
 import skimage.transform
@@ -655,7 +663,7 @@ def resized(a: np.ndarray, w: int, h: int) -> Image.Image:
     return pil(a).resize((w, h), Image.LANCZOS)
 
 
-def with_orientation(im: Image.Image, orientation: int) -> bytes:
+def with_orientation(orientation: int) -> bytes:
     exif = Image.Exif()
     exif[0x0112] = orientation
     return exif.tobytes()
@@ -688,7 +696,7 @@ def make_images() -> dict[str, dict]:
     # EXIF orientation (same photo; non-square so that rotations are visible)
     base = resized(rocket, 150, 100)
     for o in (3, 6, 8):
-        base.save(add(f"rocket_exif{o}.jpg"), quality=88, exif=with_orientation(base, o))
+        base.save(add(f"rocket_exif{o}.jpg"), quality=88, exif=with_orientation(o))
     # CMYK JPEG (Pillow's RGB->CMYK is naive; so is its CMYK->RGB: loose reference)
     resized(rocket, 320, 214).convert("CMYK").save(add("rocket_cmyk.jpg", cmyk=True), quality=90)
     # large (>= 3000 px long side) by upscaling a sample photo
@@ -859,7 +867,7 @@ def main() -> None:
         keys = check_safetensors(dest / "model.safetensors", spec["st"])
         write_tokenizer_files(tok, vocab_dir, dest, spec["tokenizer_json"])
         proc = SlowCLIPImageProcessor(size={"shortest_edge": spec["shortest_edge"]},
-                                      crop_size={"height": spec["crop"], "width": spec["crop"]}, **PROCESSOR_KW)
+                                      crop_size={"height": spec["crop"], "width": spec["crop"]})
         proc.save_pretrained(str(dest))
 
         # reference = the saved files reloaded in float32 (for f16: the f16-rounded weights, computed in f32)

@@ -47,3 +47,18 @@ final class CLIPTokenizerTests: XCTestCase {
         }
     }
 }
+
+extension CLIPTokenizerTests {
+    /// Lowercasing is per code point (no final-sigma rule), with full mappings, like the Rust tokenizer.
+    func testLowercasingIsPerCodePoint() {
+        XCTAssertEqual(CLIPPreTokenizer.normalize("ΣΑΣ"), "σασ")
+        XCTAssertEqual(CLIPPreTokenizer.normalize("İ"), "i\u{307}")
+        XCTAssertEqual(CLIPPreTokenizer.normalize("A\u{00A0}B\u{3000}\tC  D"), "a b c d")
+        XCTAssertEqual(CLIPPreTokenizer.normalize("e\u{301}"), "é")
+        // Ids from the Hugging Face fast tokenizer.
+        let tokenizer = try! CLIPTokenizer(directory: Fixtures.model("clip-tiny-f32"))
+        XCTAssertEqual(tokenizer.encode("ΣΑΣ"), [49406, 139, 225, 138, 109, 139, 481, 49407])
+        XCTAssertEqual(tokenizer.encode("İstanbul"), [49406, 328, 16384, 11231, 49407])
+        XCTAssertEqual(tokenizer.encode("ΣΑΣ ΟΔΟΣ"), [49406, 139, 225, 138, 109, 139, 481, 138, 123, 138, 112, 138, 123, 139, 481, 49407])
+    }
+}

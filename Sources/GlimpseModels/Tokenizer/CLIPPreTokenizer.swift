@@ -24,7 +24,17 @@ enum CLIPPreTokenizer {
                 inSpace = false
             }
         }
-        return String(collapsed).lowercased()
+        // Lowercase code point by code point with the full Unicode mapping ("İ" → "i̇"), as the Rust tokenizer
+        // does; String.lowercased() would apply the context-dependent final-sigma rule ("ΣΑΣ" → "σας").
+        var lowered = String.UnicodeScalarView()
+        for scalar in collapsed {
+            if scalar.isASCII {
+                lowered.append(scalar.properties.isUppercase ? Unicode.Scalar(scalar.value + 32)! : scalar)
+            } else {
+                lowered.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
+            }
+        }
+        return String(lowered)
     }
 
     private static let contractions: [[Unicode.Scalar]] = ["s", "t", "re", "ve", "m", "ll", "d"].map { Array($0.unicodeScalars) }
