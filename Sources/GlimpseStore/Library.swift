@@ -63,6 +63,14 @@ public final class Library: @unchecked Sendable {
                 t.column("embedding", .blob).notNull()
             }
         }
+        migrator.registerMigration("v2: change generations for incremental index updates") { db in
+            try db.alter(table: ImageRecord.databaseTableName) { t in t.add(column: "generation", .integer).notNull().defaults(to: 0) }
+            try db.create(index: "image_on_generation", on: ImageRecord.databaseTableName, columns: ["generation"])
+            try db.create(table: "removal") { t in
+                t.column("imageId", .integer).notNull()
+                t.column("generation", .integer).notNull().indexed()
+            }
+        }
         return migrator
     }
 
@@ -105,8 +113,22 @@ public final class Library: @unchecked Sendable {
         Int64(try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'generation'") ?? "0") ?? 0
     }
 
-    static func bumpGeneration(_ db: Database) throws {
+    /// Starts a new generation and returns it.
+    @discardableResult
+    static func bumpGeneration(_ db: Database) throws -> Int64 {
         try db.execute(sql: "INSERT INTO setting (key, value) VALUES ('generation', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+        return try generation(db)
+    }
+
+    /// Embeddings written, and images removed, after generation `since` (for updating a vector index in place).
+    public func changes(since: Int64) throws -> (upserts: [(Int64, [Float])], removals: [Int64]) {
+        try database.read { db in
+            let upserts = try Row.fetchAll(db, sql: "SELECT id, embedding FROM image WHERE generation > ?", arguments: [since]).map {
+                (($0["id"] as Int64), ImageRecord.decode($0["embedding"]))
+            }
+            let removals = try Int64.fetchAll(db, sql: "SELECT imageId FROM removal WHERE generation > ?", arguments: [since])
+            return (upserts, removals)
+        }
     }
 
     // MARK: Images
@@ -120,6 +142,11 @@ public final class Library: @unchecked Sendable {
                 StoredFileState(id: $0["id"], path: $0["path"], size: $0["size"], mtimeNanoseconds: $0["mtimeNanoseconds"], contentHash: $0["contentHash"])
             }
         }
+    }
+
+    /// Length of some stored embedding (nil when the library is empty).
+    public func anyEmbeddingDimension() throws -> Int? {
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT length(embedding) / 4 FROM image LIMIT 1") }
     }
 
     public func image(id: Int64) throws -> ImageRecord? { try database.read { db in try ImageRecord.fetchOne(db, key: id) } }
@@ -150,6 +177,7 @@ public final class Library: @unchecked Sendable {
     public func saveImages(_ records: [ImageRecord]) throws -> [Int64] {
         try database.write { db in
             var ids: [Int64] = []
+            let generation = try Self.bumpGeneration(db)
             for var record in records {
                 if let existing = try ImageRecord.filter(ImageRecord.Columns.path == record.path).fetchOne(db) {
                     record.id = existing.id
@@ -159,8 +187,8 @@ public final class Library: @unchecked Sendable {
                     try record.insert(db)
                 }
                 ids.append(record.id!)
+                try db.execute(sql: "UPDATE image SET generation = ? WHERE id = ?", arguments: [generation, record.id!])
             }
-            try Self.bumpGeneration(db)
             return ids
         }
     }
@@ -169,20 +197,24 @@ public final class Library: @unchecked Sendable {
     public func moveImages(_ moves: [(id: Int64, newPath: String, mtimeNanoseconds: Int64)]) throws {
         guard !moves.isEmpty else { return }
         try database.write { db in
+            let generation = try Self.bumpGeneration(db)
             for move in moves {
+                for replaced in try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE path = ? AND id != ?", arguments: [move.newPath, move.id]) {
+                    try db.execute(sql: "INSERT INTO removal (imageId, generation) VALUES (?, ?)", arguments: [replaced, generation])
+                }
                 try db.execute(sql: "DELETE FROM image WHERE path = ? AND id != ?", arguments: [move.newPath, move.id])
                 try db.execute(sql: "UPDATE image SET path = ?, mtimeNanoseconds = ? WHERE id = ?",
                                arguments: [move.newPath, move.mtimeNanoseconds, move.id])
             }
-            try Self.bumpGeneration(db)
         }
     }
 
     public func removeImages(ids: [Int64]) throws {
         guard !ids.isEmpty else { return }
         try database.write { db in
+            let generation = try Self.bumpGeneration(db)
             _ = try ImageRecord.deleteAll(db, keys: ids)
-            try Self.bumpGeneration(db)
+            for id in ids { try db.execute(sql: "INSERT INTO removal (imageId, generation) VALUES (?, ?)", arguments: [id, generation]) }
         }
     }
 }

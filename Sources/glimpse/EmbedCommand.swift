@@ -3,7 +3,7 @@ import Foundation
 import GlimpseModels
 
 /// `glimpse embed`: CLIP embeddings of images and texts, one JSON object per line.
-struct EmbedCommand: ParsableCommand {
+struct EmbedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Print L2-normalised CLIP embeddings of images and texts.",
@@ -31,10 +31,11 @@ struct EmbedCommand: ParsableCommand {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1.") }
     }
 
-    func run() throws {
+    func run() async throws {
+        let model = try await modelOptions.resolve()
         let embedder: CLIPEmbedder
         do {
-            embedder = try CLIPEmbedder(directory: modelOptions.model, precision: modelOptions.precision, fastDecode: !exactDecode)
+            embedder = try CLIPEmbedder(directory: model.directory, precision: modelOptions.precision, fastDecode: !exactDecode)
         } catch {
             throw CLIError("cannot load model: \(error)")
         }

@@ -1,10 +1,10 @@
 import ArgumentParser
 
 @main
-struct Glimpse: ParsableCommand {
+struct Glimpse: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glimpse",
         abstract: "Semantic image search: CLIP embeddings computed natively, no Python at run time.",
         version: "0.1.0",
-        subcommands: [EmbedCommand.self, TokenizeCommand.self])
+        subcommands: [IndexCommand.self, SearchCommand.self, EmbedCommand.self, TokenizeCommand.self, ModelCommand.self])
 }

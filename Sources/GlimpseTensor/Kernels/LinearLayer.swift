@@ -26,6 +26,26 @@ public final class LinearLayer: @unchecked Sendable {
         self.bias = bias
     }
 
+    /// The implementations a layer can run on (for benchmarks and tests; `prepare` picks one).
+    public enum Backend: String, CaseIterable, Sendable {
+        case openBLAS = "openblas-f32", oneDNN = "onednn-f32", oneDNNBF16 = "onednn-bf16"
+    }
+
+    private var forced: DNNLMatmul?
+    private var forcedBackend: Backend?
+
+    /// Forces a back end; false when it is unavailable on this CPU.
+    public func use(_ backend: Backend) -> Bool {
+        forcedBackend = backend
+        switch backend {
+        case .openBLAS: forced = nil; return true
+        case .oneDNN, .oneDNNBF16:
+            forced = DNNLMatmul(weight: weight.pointer, bias: bias?.pointer, outFeatures: outFeatures, inFeatures: inFeatures,
+                                typicalRows: 1024, bf16: backend == .oneDNNBF16)
+            return forced != nil
+        }
+    }
+
     /// Switches precision; bf16 converts the weights once, here.
     public func prepare(_ precision: Precision) {
         self.precision = precision
@@ -37,6 +57,7 @@ public final class LinearLayer: @unchecked Sendable {
 
     /// out (N, OC) = inp (N, C) · weightᵀ + bias.
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
+        if let forced, forced.forward(out, inp, rows: rows) { return }
         if precision == .bf16, let bf16, bf16.forward(out, inp, rows: rows) {
             return
         } else {

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import GlimpseTensor
+
+/// GFLOPS of the linear-layer back ends on CLIP's GEMM shapes, to choose between them.
+struct GEMMBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gemm", abstract: "Compare OpenBLAS and oneDNN on CLIP's matrix shapes.")
+
+    @Option(help: "Rows (batch × tokens).") var rows = 1600
+    @Option(help: "Repetitions per shape.") var repeats = 5
+
+    func run() throws {
+        var generator = SystemRandomNumberGenerator()
+        for (inFeatures, outFeatures) in [(768, 2304), (768, 3072), (3072, 768), (512, 1536), (512, 2048)] {
+            let x = (0..<(rows * inFeatures)).map { _ in Float.random(in: -1...1, using: &generator) }
+            let w = Tensor(shape: [outFeatures, inFeatures], values: (0..<(outFeatures * inFeatures)).map { _ in Float.random(in: -0.05...0.05, using: &generator) })
+            let layer = LinearLayer(weight: w, bias: Tensor(zeros: [outFeatures]))
+            var line = "\(rows)×\(inFeatures)→\(outFeatures):"
+            for backend in LinearLayer.Backend.allCases {
+                guard layer.use(backend) else { line += " \(backend.rawValue) n/a"; continue }
+                let out = FloatBuffer(count: rows * outFeatures)
+                x.withUnsafeBufferPointer { layer.forward(out.pointer, $0.baseAddress!, rows: rows) }
+                var best = Double.infinity
+                for _ in 0..<repeats {
+                    best = min(best, seconds { x.withUnsafeBufferPointer { layer.forward(out.pointer, $0.baseAddress!, rows: rows) } })
+                }
+                line += String(format: " %@ %.0f GFLOPS", backend.rawValue, 2.0 * Double(rows * inFeatures * outFeatures) / best / 1e9)
+            }
+            print(line)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import GlimpseEngine
+import GlimpseImage
+import GlimpseModels
+import GlimpseStore
+
+/// `glimpse index PATH...`: bring the library up to date with folders of images.
+struct IndexCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Add folders of images to the library, or bring it up to date with them.",
+        discussion: """
+            Unchanged files (same size and modification time) are skipped, moved or renamed files keep their embedding, \
+            and files deleted from these folders leave the library. Files that cannot be read are listed at the end; \
+            they never stop the run. Ctrl-C stops after the current batch, keeping everything indexed so far.
+            """)
+
+    @Argument(help: "Folders or image files to index.")
+    var paths: [String]
+
+    @OptionGroup var libraryOptions: LibraryOptions
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Images per model batch.")
+    var batchSize = 32
+
+    @Option(help: "Refuse images with more pixels than this (decompression bombs).")
+    var maxPixels = 100_000_000
+
+    @Flag(help: "Print one JSON summary object.")
+    var json = false
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("Give at least one folder or image to index.") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1.") }
+        if maxPixels < 1 { throw ValidationError("--max-pixels must be positive.") }
+    }
+
+    func run() async throws {
+        let model = try await modelOptions.resolve()
+        let embedder: CLIPEmbedder
+        do {
+            embedder = try CLIPEmbedder(directory: model.directory, precision: modelOptions.precision,
+                                        decoder: ImageDecoder(maxPixels: maxPixels))
+        } catch { throw CLIError("cannot load model: \(error)") }
+        let library = try Library(directory: libraryOptions.directory)
+        try library.bindModel(name: model.name, fingerprint: try CLIPModel.fingerprint(directory: model.directory),
+                              dimension: embedder.embeddingDim)
+        let indexer = Indexer(library: library, embedder: embedder, batchSize: batchSize)
+        let bar = ProgressBar(label: "indexing")
+        indexer.progress = bar
+        let interrupt = Interrupt()
+        interrupt.install()
+        let summary = try indexer.index(roots: paths, shouldStop: { interrupt.requested })
+        try LibraryIndex.refresh(library: library)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        } else {
+            print("added \(summary.added), updated \(summary.updated), moved \(summary.moved), removed \(summary.removed), unchanged \(summary.unchanged), failed \(summary.failed.count)")
+            for failure in summary.failed { print("  failed: \(failure.path): \(failure.error)") }
+            if summary.interrupted { print("interrupted: run `glimpse index` again to finish") }
+        }
+        if summary.interrupted { throw ExitCode(130) }
+    }
+}

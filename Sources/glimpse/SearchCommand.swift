@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import GlimpseEngine
+import GlimpseModels
+import GlimpseStore
+
+/// `glimpse search "query"` or `glimpse search --image query.jpg`.
+struct SearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Find images in the library by describing them, or by an example image.")
+
+    @Argument(help: "What to look for, e.g. \"two children running in front of a house\".")
+    var query: String?
+
+    @Option(help: "Search by this example image instead of a text.")
+    var image: String?
+
+    @Option(help: "Number of results.")
+    var limit = 10
+
+    @Option(help: "Only results scoring at least this (cosine similarity, -1...1).")
+    var minScore: Float?
+
+    @OptionGroup var libraryOptions: LibraryOptions
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Flag(help: "Print a JSON array of {\"path\", \"score\"}, best first.")
+    var json = false
+
+    @Flag(help: "Show thumbnails in terminals that support inline images (iTerm2, WezTerm, kitty).")
+    var preview = false
+
+    func validate() throws {
+        if (query == nil) == (image == nil) { throw ValidationError("Give either a text query or --image PATH.") }
+        if let query, query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("The query is empty.") }
+        if limit < 1 { throw ValidationError("--limit must be at least 1.") }
+    }
+
+    func run() async throws {
+        let library: Library
+        do { library = try Library(directory: libraryOptions.directory, create: false) } catch { throw CLIError("\(error)") }
+        // The library's own model unless --model says otherwise (then it must be the same one).
+        var options = modelOptions
+        if options.model == nil, ProcessInfo.processInfo.environment["GLIMPSE_MODEL"] == nil, let name = try library.modelName {
+            options.model = name
+        }
+        let model = try await options.resolve()
+        let embedder: CLIPEmbedder
+        do { embedder = try CLIPEmbedder(directory: model.directory, precision: options.precision) } catch {
+            throw CLIError("cannot load model: \(error)")
+        }
+        do {
+            try library.bindModel(name: model.name, fingerprint: try CLIPModel.fingerprint(directory: model.directory),
+                                  dimension: embedder.embeddingDim)
+        } catch { throw CLIError("\(error)") }
+        let searcher = Searcher(library: library, embedder: embedder, index: try LibraryIndex.load(library: library))
+        let hits: [SearchHit]
+        do {
+            if let image { hits = try searcher.search(imagePath: image, limit: limit, minScore: minScore) }
+            else { hits = try searcher.search(text: query ?? "", limit: limit, minScore: minScore) }
+        } catch { throw CLIError("\(error)") }
+        if json {
+            print("[" + hits.map { JSONLine.object([("path", JSONLine.string($0.path)), ("score", "\($0.score)")]) }.joined(separator: ", ") + "]")
+            return
+        }
+        if hits.isEmpty { print("no results"); return }
+        for hit in hits {
+            print(String(format: "%.4f  %@", hit.score, hit.path))
+            if preview { InlineImage.print(path: hit.path) }
+        }
+    }
+}
