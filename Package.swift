@@ -30,7 +30,7 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .target(name: "GlimpseModels", dependencies: ["GlimpseTensor", "GlimpseImage"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
-        .target(name: "GlimpseIndex", dependencies: ["GlimpseTensor"],
+        .target(name: "GlimpseIndex", dependencies: ["GlimpseTensor", "CGlimpseKernels"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .target(name: "GlimpseStore", dependencies: ["GlimpseIndex", "GlimpseModels", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "GlimpseEngine", dependencies: ["GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage"]),
@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "GlimpseIndexTests", dependencies: ["GlimpseIndex"]),
         .testTarget(name: "GlimpseStoreTests", dependencies: ["GlimpseStore"]),
         .testTarget(name: "GlimpseEngineTests", dependencies: ["GlimpseEngine"]),
-        .testTarget(name: "glimpseTests", dependencies: ["glimpse"]),
+        .testTarget(name: "glimpseTests", dependencies: ["glimpse", "GlimpseStore"]),
     ],
     swiftLanguageModes: [.v6]
 )

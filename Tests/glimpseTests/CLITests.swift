@@ -3,26 +3,10 @@ import XCTest
 
 /// Runs the built `glimpse` binary the way a user does and checks its output and exit status.
 final class CLITests: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures").path
-    let model = fixtures + "/models/clip-tiny-f32"
+    static let fixtures = fixturesPath
+    let model = fixturesPath + "/models/clip-tiny-f32"
 
-    struct Run { let status: Int32; let stdout: String; let stderr: String }
-
-    func glimpse(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("glimpse")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
-    }
+    func glimpse(_ arguments: [String]) throws -> GlimpseRun { try runGlimpse(arguments) }
 
     func lines(_ s: String) throws -> [[String: Any]] {
         try s.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
