@@ -12,6 +12,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // glimpse serve
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries from Debian -dev packages.
@@ -33,9 +39,17 @@ let package = Package(
         .target(name: "GlimpseIndex", dependencies: ["GlimpseTensor", "CGlimpseKernels"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .target(name: "GlimpseStore", dependencies: ["GlimpseIndex", "GlimpseModels", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "GlimpseEngine", dependencies: ["GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage"]),
+        .target(name: "GlimpseEngine", dependencies: ["GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "CVipsShim"]),
+        .target(name: "GlimpseServer", dependencies: [
+            "GlimpseEngine", "GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "CVipsShim",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .executableTarget(name: "glimpse", dependencies: [
-            "GlimpseEngine", "GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "GlimpseTensor",
+            "GlimpseEngine", "GlimpseServer", .product(name: "Logging", package: "swift-log"), "GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "GlimpseTensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "GlimpseBench", dependencies: [
@@ -44,11 +58,16 @@ let package = Package(
         ], path: "Benchmarks/GlimpseBench"),
 
         .testTarget(name: "GlimpseTensorTests", dependencies: ["GlimpseTensor"]),
-        .testTarget(name: "GlimpseImageTests", dependencies: ["GlimpseImage"]),
+        .testTarget(name: "GlimpseImageTests", dependencies: ["GlimpseImage"],
+                    exclude: ["make_resampler_expectations.py", "Resources"]),
         .testTarget(name: "GlimpseModelsTests", dependencies: ["GlimpseModels"]),
         .testTarget(name: "GlimpseIndexTests", dependencies: ["GlimpseIndex"]),
         .testTarget(name: "GlimpseStoreTests", dependencies: ["GlimpseStore"]),
         .testTarget(name: "GlimpseEngineTests", dependencies: ["GlimpseEngine"]),
+        .testTarget(name: "GlimpseServerTests", dependencies: [
+            "GlimpseServer", "GlimpseEngine", "GlimpseStore", "GlimpseModels",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "glimpseTests", dependencies: ["glimpse", "GlimpseStore"]),
     ],
     swiftLanguageModes: [.v6]

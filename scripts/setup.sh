@@ -7,7 +7,8 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-packages=(build-essential pkg-config libvips-dev libopenblas-dev libdnnl-dev libsqlite3-dev curl ca-certificates)
+packages=(build-essential pkg-config libvips-dev libopenblas-dev libdnnl-dev libsqlite3-dev curl ca-certificates
+  chromium chromium-driver wrk)  # the last three: the web UI's browser test and the serve load benchmark
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -83,10 +83,10 @@ int glimpse_vips_load_buffer(const void *data, size_t length, GlimpseFormat form
                                     "access", VIPS_ACCESS_SEQUENTIAL,
                                     "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
     case GLIMPSE_FORMAT_HEIF:
-        // libheif applies the container's irot/imir transforms itself; HEIF
-        // viewers ignore the EXIF orientation, so the caller does too.
+        // libheif (through libvips 8.14) always applies the container's
+        // irot/imir transforms; HEIF viewers ignore any EXIF orientation, so the
+        // caller does too.
         return vips_heifload_buffer(buf, length, out,
-                                    "autorotate", TRUE,
                                     "access", VIPS_ACCESS_SEQUENTIAL,
                                     "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
     default:
@@ -149,11 +149,26 @@ int glimpse_vips_cast_uchar(VipsImage *in, VipsImage **out) {
     return vips_cast_uchar(in, out, NULL);
 }
 
-void *glimpse_vips_decode(VipsImage *image, size_t *length) {
-    return vips_image_write_to_memory(image, length);
+void glimpse_vips_free(void *buffer) { g_free(buffer); }
+
+VipsRegion *glimpse_vips_region_new(VipsImage *image) {
+    return vips_region_new(image);
 }
 
-void glimpse_vips_free(void *buffer) { g_free(buffer); }
+int glimpse_vips_region_fetch(VipsRegion *region, int top, int height,
+                              const unsigned char **data, size_t *stride) {
+    VipsRect rect = { 0, top, vips_image_get_width(region->im), height };
+    *data = NULL;
+    *stride = 0;
+    if (vips_region_prepare(region, &rect) != 0) return -1;
+    *data = (const unsigned char *)VIPS_REGION_ADDR(region, 0, top);
+    *stride = (size_t)VIPS_REGION_LSKIP(region);
+    return 0;
+}
+
+void glimpse_vips_region_release(VipsRegion *region) {
+    if (region != NULL) g_object_unref(region);
+}
 
 void glimpse_vips_release(VipsImage *image) {
     if (image != NULL) g_object_unref(image);
@@ -162,4 +177,29 @@ void glimpse_vips_release(VipsImage *image) {
 char *glimpse_vips_take_error(void) {
     char *message = vips_error_buffer_copy();  // also clears the buffer
     return message;
+}
+
+int glimpse_vips_rgb_to_jpeg_thumbnail(const unsigned char *rgb, int width, int height, int max_side,
+                                       int quality, void **out, size_t *length) {
+    *out = NULL;
+    *length = 0;
+    if (width < 1 || height < 1 || max_side < 1) return -1;
+    if (glimpse_vips_init() != 0) return -1;  // may be the process's first libvips call
+    VipsImage *image = vips_image_new_from_memory(rgb, (size_t)width * (size_t)height * 3, width, height, 3,
+                                                  VIPS_FORMAT_UCHAR);
+    if (image == NULL) return -1;
+    int longest = width > height ? width : height;
+    VipsImage *resized = NULL;
+    int result;
+    if (longest > max_side) {
+        result = vips_resize(image, &resized, (double)max_side / (double)longest, NULL);
+    } else {
+        result = vips_copy(image, &resized, NULL);
+    }
+    g_object_unref(image);
+    if (result != 0) return -1;
+    result = vips_jpegsave_buffer(resized, out, length, "Q", quality, "strip", TRUE,
+                                  "optimize_coding", TRUE, "interlace", TRUE, NULL);
+    g_object_unref(resized);
+    return result;
 }

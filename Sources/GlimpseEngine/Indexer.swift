@@ -21,6 +21,8 @@ public final class Indexer: @unchecked Sendable {
     public var batchSize: Int
     public var scanner = FileScanner()
     public weak var progress: IndexProgress?
+    /// When set, each committed batch gets its `thumbnails/ID.jpg` (failures are ignored: made again on demand).
+    public var thumbnails: ThumbnailWriter?
 
     public init(library: Library, embedder: CLIPEmbedder, batchSize: Int = 32) {
         self.library = library
@@ -31,6 +33,7 @@ public final class Indexer: @unchecked Sendable {
     /// Indexes `roots` (folders or files). `shouldStop` is polled between batches (Ctrl-C).
     public func index(roots: [String], shouldStop: @escaping @Sendable () -> Bool = { false }) throws -> IndexSummary {
         let absoluteRoots = roots.map(FileScanner.absolute)
+        try library.addCollectionRoots(absoluteRoots)
         let (files, scanFailures) = scanner.scan(absoluteRoots)
         let plan = ChangePlan.make(scan: files, scanFailures: scanFailures, roots: absoluteRoots,
                                    stored: try library.fileStates(), hash: ContentHash.ofFile)
@@ -41,6 +44,7 @@ public final class Indexer: @unchecked Sendable {
         try library.moveImages(plan.moves)
         summary.moved = plan.moves.count
         try library.removeImages(ids: plan.removals)
+        removeThumbnails(plan.removals)
         summary.removed = plan.removals.count
 
         let work = plan.toEmbed
@@ -72,7 +76,8 @@ public final class Indexer: @unchecked Sendable {
                     summary.failed.append(IndexFailure(path: file.path, error: "\(error)"))
                 }
             }
-            try library.saveImages(records)
+            let ids = try library.saveImages(records)
+            if let thumbnails { _ = thumbnails.write(zip(ids, records).map { ($0, $1.path) }, library: library) }
             done += range.count
             progress?.advanced(done: done, total: work.count)
             start = next
@@ -82,8 +87,15 @@ public final class Indexer: @unchecked Sendable {
         let failedPaths = Set(summary.failed.map(\.path))
         let staleIds = work.compactMap { item in item.replacing.flatMap { failedPaths.contains(item.file.path) ? $0 : nil } }
         try library.removeImages(ids: staleIds)
+        removeThumbnails(staleIds)
         progress?.finished()
         return summary
+    }
+}
+
+extension Indexer {
+    func removeThumbnails(_ ids: [Int64]) {
+        for id in ids { try? FileManager.default.removeItem(atPath: library.thumbnailPath(id: id)) }
     }
 }
 

@@ -85,9 +85,16 @@ public struct CLIPImagePreprocessor: Sendable {
 
     /// Resize and center crop: the uint8 image just before rescale/normalise.
     public func resizedAndCropped(_ image: RGBImage) -> RGBImage {
+        resizedAndCropped(image, sizedAsWidth: image.width, height: image.height)
+    }
+
+    /// Resize and crop, with the resize target computed for an image of
+    /// `width`×`height` (the full size of an image decoded with shrink-on-load, so the
+    /// fast path keeps the exact path's geometry).
+    func resizedAndCropped(_ image: RGBImage, sizedAsWidth width: Int, height: Int) -> RGBImage {
         var current = image
         if config.doResize {
-            let (h, w) = resizedSize(height: image.height, width: image.width)
+            let (h, w) = resizedSize(height: height, width: width)
             current = resampler.resize(current, width: w, height: h)
         }
         if config.doCenterCrop {
@@ -173,8 +180,9 @@ public struct CLIPImagePreprocessor: Sendable {
     /// `ImageDecoder.decode(path:shrinkOnLoadTarget:)`); other formats and `fast: false`
     /// take the exact path.
     public func pixelValues(path: String, decoder: ImageDecoder, fast: Bool = true) throws -> [Float] {
-        let image = try decoder.decode(path: path, shrinkOnLoadTarget: fast ? shrinkOnLoadTarget : nil)
-        return pixelValues(image)
+        let (image, fullWidth, fullHeight) = try decoder.decodeReportingFullSize(
+            path: path, shrinkOnLoadTarget: fast ? shrinkOnLoadTarget : nil)
+        return normalized(resizedAndCropped(image, sizedAsWidth: fullWidth, height: fullHeight))
     }
 
     /// The shortest side the resize step aims at, used to pick a JPEG shrink factor

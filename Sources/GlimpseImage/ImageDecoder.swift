@@ -33,8 +33,18 @@ public struct ImageDecoder: Sendable {
     ///   leaves enough resolution for an antialiased resize to S. Other formats ignore
     ///   it. `nil` decodes at full resolution (the exact path).
     public func decode(path: String, shrinkOnLoadTarget: Int? = nil) throws -> RGBImage {
+        try decodeReportingFullSize(path: path, shrinkOnLoadTarget: shrinkOnLoadTarget).image
+    }
+
+    /// Like `decode(path:shrinkOnLoadTarget:)`, also returning the displayed size the
+    /// image would have without shrink-on-load, so the preprocessor can keep the exact
+    /// path's resize geometry.
+    func decodeReportingFullSize(path: String, shrinkOnLoadTarget: Int?) throws
+        -> (image: RGBImage, fullWidth: Int, fullHeight: Int) {
         let bytes = try Self.readFile(path)
-        return try bytes.withUnsafeBytes { try decode(buffer: $0, name: path, shrinkOnLoadTarget: shrinkOnLoadTarget) }
+        return try bytes.withUnsafeBytes {
+            try decodeReportingFullSize(buffer: $0, name: path, shrinkOnLoadTarget: shrinkOnLoadTarget)
+        }
     }
 
     /// Decodes an in-memory file; `name` is only used in error messages.
@@ -45,16 +55,26 @@ public struct ImageDecoder: Sendable {
     /// Decodes an in-memory file; `name` is only used in error messages.
     public func decode(buffer: UnsafeRawBufferPointer, name: String,
                        shrinkOnLoadTarget: Int? = nil) throws -> RGBImage {
+        try decodeReportingFullSize(buffer: buffer, name: name, shrinkOnLoadTarget: shrinkOnLoadTarget).image
+    }
+
+    func decodeReportingFullSize(buffer: UnsafeRawBufferPointer, name: String, shrinkOnLoadTarget: Int?) throws
+        -> (image: RGBImage, fullWidth: Int, fullHeight: Int) {
         guard buffer.count > 0, let base = buffer.baseAddress else { throw ImageError.emptyFile(path: name) }
 
         if BMPDecoder.isBMP(buffer) {
-            return try decodeBMP(buffer, name: name)
+            let image = try decodeBMP(buffer, name: name)
+            return (image, image.width, image.height)
         }
 
-        try VipsRuntime.ensureStarted()
-        let format = glimpse_vips_format_of_buffer(base, buffer.count)
-        guard format != GLIMPSE_FORMAT_UNKNOWN, format != GLIMPSE_FORMAT_OTHER else {
-            throw ImageError.unsupportedFormat(path: name)
+        try VipsRuntime.ensureStarted(name: name)
+        var format = glimpse_vips_format_of_buffer(base, buffer.count)
+        if format == GLIMPSE_FORMAT_UNKNOWN || format == GLIMPSE_FORMAT_OTHER {
+            // libvips found no loader (or one we do not expose), yet the file starts like
+            // a supported format: use that format's loader, so a damaged or cut-short
+            // file is reported as such rather than as "unknown format".
+            guard let sniffed = Self.signature(of: buffer) else { throw ImageError.unsupportedFormat(path: name) }
+            format = sniffed
         }
 
         // Header first: the pixel limit and the shrink factor need the full size.
@@ -74,19 +94,34 @@ public struct ImageDecoder: Sendable {
 
         // HEIF: libheif already applied the container transforms (see the shim).
         let orientation = format == GLIMPSE_FORMAT_HEIF ? .up : Self.orientation(of: image)
-        return try VipsRuntime.pixels(of: image, orientation: orientation, name: name)
+        let decoded = try VipsRuntime.pixels(of: image, orientation: orientation, name: name)
+        return orientation.swapsDimensions ? (decoded, height, width) : (decoded, width, height)
     }
 
     /// The libjpeg scale denominator used by shrink-on-load: the largest of 8, 4, 2 for
-    /// which the scaled shortest side, `ceil(side / factor)` as libjpeg computes it,
-    /// is still at least `2 * target`; 1 when none is.
+    /// which the scaled shortest side, `side / factor` rounded down as libvips reports
+    /// it, is still at least `2 * target`; 1 when none is.
     public static func jpegShrinkFactor(width: Int, height: Int, target: Int) -> Int {
         guard target > 0 else { return 1 }
         let shortest = min(width, height)
-        for factor in [8, 4, 2] where (shortest + factor - 1) / factor >= 2 * target {
+        for factor in [8, 4, 2] where shortest / factor >= 2 * target {
             return factor
         }
         return 1
+    }
+
+    /// The format a file's first bytes announce, among those libvips decodes for us.
+    static func signature(of b: UnsafeRawBufferPointer) -> GlimpseFormat? {
+        func starts(_ bytes: [UInt8], at offset: Int = 0) -> Bool {
+            b.count >= offset + bytes.count && bytes.indices.allSatisfy { b[offset + $0] == bytes[$0] }
+        }
+        if starts([0xFF, 0xD8, 0xFF]) { return GLIMPSE_FORMAT_JPEG }
+        if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return GLIMPSE_FORMAT_PNG }
+        if starts(Array("GIF8".utf8)) { return GLIMPSE_FORMAT_GIF }
+        if starts(Array("RIFF".utf8)) && starts(Array("WEBP".utf8), at: 8) { return GLIMPSE_FORMAT_WEBP }
+        if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) { return GLIMPSE_FORMAT_TIFF }
+        if starts(Array("ftyp".utf8), at: 4) { return GLIMPSE_FORMAT_HEIF }
+        return nil
     }
 
     private func checkPixelLimit(width: Int, height: Int, name: String) throws {

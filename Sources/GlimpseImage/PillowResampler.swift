@@ -4,77 +4,21 @@ import Glibc
 import Darwin
 #endif
 
-/// Pillow's resampling filters, numbered like `PIL.Image.Resampling` (and like the
-/// `resample` key of `preprocessor_config.json`).
-public enum ResampleFilter: Int, Sendable, Codable {
-    case nearest = 0
-    case lanczos = 1
-    case bilinear = 2
-    case bicubic = 3
-    case box = 4
-    case hamming = 5
-
-    /// Filter radius in source pixels at scale 1 (Pillow's `support`).
-    var support: Double {
-        switch self {
-        case .nearest, .box: return 0.5
-        case .bilinear, .hamming: return 1.0
-        case .bicubic: return 2.0
-        case .lanczos: return 3.0
-        }
-    }
-
-    /// The kernel, written with the same operations in the same order as Pillow's C
-    /// so that every double-precision weight is bit-identical.
-    @inline(__always)
-    func weight(_ xIn: Double) -> Double {
-        var x = xIn
-        switch self {
-        case .box, .nearest:
-            return (x > -0.5 && x <= 0.5) ? 1.0 : 0.0
-        case .bilinear:
-            if x < 0.0 { x = -x }
-            return x < 1.0 ? 1.0 - x : 0.0
-        case .hamming:
-            if x < 0.0 { x = -x }
-            if x == 0.0 { return 1.0 }
-            if x >= 1.0 { return 0.0 }
-            x = x * Double.pi
-            // Pillow writes 0.54f / 0.46f: single-precision constants.
-            return sin(x) / x * (Double(Float(0.54)) + Double(Float(0.46)) * cos(x))
-        case .bicubic:
-            let a = -0.5
-            if x < 0.0 { x = -x }
-            if x < 1.0 { return ((a + 2.0) * x - (a + 3.0)) * x * x + 1 }
-            if x < 2.0 { return (((x - 5) * x + 8) * x - 4) * a }
-            return 0.0
-        case .lanczos:
-            if -3.0 <= x && x < 3.0 { return Self.sinc(x) * Self.sinc(x / 3) }
-            return 0.0
-        }
-    }
-
-    private static func sinc(_ xIn: Double) -> Double {
-        if xIn == 0.0 { return 1.0 }
-        let x = xIn * Double.pi
-        return sin(x) / x
-    }
-}
-
 /// A bit-exact re-implementation of Pillow's `Image.resize` for 8-bit RGB images
 /// (`ImagingResample` in `src/libImaging/Resample.c`).
 ///
 /// CLIP checkpoints were trained and evaluated on Pillow-resized images, and the
 /// reference embeddings come from that path, so matching it sample for sample is what
 /// makes Swift embeddings agree with Python's. Pillow's algorithm:
-/// - separable: a horizontal pass, then a vertical pass; a pass is skipped when that
-///   dimension does not change;
+/// - separable: a horizontal and a vertical pass, in the order Pillow 13 picks (see
+///   `verticalPassFirst`); a pass is skipped when that dimension does not change;
 /// - when downscaling, the filter support is stretched by the scale factor
 ///   (antialiasing);
 /// - weights are computed in double, normalised per output sample, and rounded to
 ///   fixed point with 22 fractional bits; accumulation is in 32-bit integers starting
 ///   at one half (`1 << 21`), and each pass clips to 0...255;
-/// - the horizontal pass only produces the source rows the vertical pass reads.
+/// - when it runs first, the horizontal pass only produces the source rows the
+///   vertical pass reads.
 public struct PillowResampler: Sendable {
     public let filter: ResampleFilter
 
@@ -143,10 +87,21 @@ public struct PillowResampler: Sendable {
         let needHorizontal = width != image.width
         let needVertical = height != image.height
         var vertical = Coefficients(inSize: image.height, outSize: height, filter: filter)
-        // The source rows the vertical pass will read.
+
+        if Self.verticalPassFirst(inWidth: image.width, inHeight: image.height, outWidth: width, outHeight: height) {
+            var current = image
+            if needVertical { current = Self.verticalPass(current, coefficients: vertical, outHeight: height) }
+            if needHorizontal {
+                let horizontal = Coefficients(inSize: image.width, outSize: width, filter: filter)
+                current = Self.horizontalPass(current, rows: 0..<current.height, coefficients: horizontal,
+                                              outWidth: width)
+            }
+            return current
+        }
+
+        // Horizontal first, only over the source rows the vertical pass will read.
         let firstRow = vertical.bounds[0].first
         let lastRow = vertical.bounds[height - 1].first + vertical.bounds[height - 1].count
-
         var current = image
         if needHorizontal {
             let horizontal = Coefficients(inSize: image.width, outSize: width, filter: filter)
@@ -157,6 +112,16 @@ public struct PillowResampler: Sendable {
             current = Self.verticalPass(current, coefficients: vertical, outHeight: height)
         }
         return current
+    }
+
+    /// Pillow 13's pass order: the vertical pass runs first when the height shrinks
+    /// by more than twice as many pixels as the width does (e.g. tall photos taller
+    /// than about 2:1); otherwise horizontal first. The order changes the result
+    /// (each pass rounds to 8 bits), so it must match. Determined on Pillow 13.0.0
+    /// by comparing its one-call resize with both two-call orders over hundreds of
+    /// random sizes (and exact on all of them).
+    static func verticalPassFirst(inWidth: Int, inHeight: Int, outWidth: Int, outHeight: Int) -> Bool {
+        inHeight >= outHeight && (inHeight - outHeight) > (inWidth - outWidth) * 2
     }
 
     @inline(__always)
@@ -234,17 +199,29 @@ public struct PillowResampler: Sendable {
         return RGBImage(width: image.width, height: outHeight, pixels: pixels)
     }
 
-    /// Pillow's NEAREST resize: an affine transform sampling the source pixel under each
-    /// output pixel centre.
+    /// Pillow's NEAREST resize: its affine "scale" transform, which steps through
+    /// source coordinates by repeated addition (`xo += a[0]`) starting from half a
+    /// step, truncating each to an index; reproduced with the same accumulation.
     func resizeNearest(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
-        let sx = Double(image.width) / Double(width)
-        let sy = Double(image.height) / Double(height)
+        func positions(inSize: Int, outSize: Int) -> [Int] {
+            let step = Double(Float(inSize)) / Double(outSize)
+            var o = 0.0 + step * 0.5
+            var result = [Int]()
+            result.reserveCapacity(outSize)
+            for _ in 0..<outSize {
+                // Pillow leaves an out-of-range position unwritten; for a plain resize that
+                // can only be float drift past the last pixel, so clamp.
+                result.append(min(max(o < 0 ? 0 : Int(o), 0), inSize - 1))
+                o += step
+            }
+            return result
+        }
+        let xs = positions(inSize: image.width, outSize: width)
+        let ys = positions(inSize: image.height, outSize: height)
         var out = [UInt8](repeating: 0, count: width * height * 3)
         for y in 0..<height {
-            let srcY = min(Int((Double(y) + 0.5) * sy), image.height - 1)
             for x in 0..<width {
-                let srcX = min(Int((Double(x) + 0.5) * sx), image.width - 1)
-                let s = (srcY * image.width + srcX) * 3
+                let s = (ys[y] * image.width + xs[x]) * 3
                 let d = (y * width + x) * 3
                 out[d] = image.pixels[s]; out[d + 1] = image.pixels[s + 1]; out[d + 2] = image.pixels[s + 2]
             }

@@ -30,34 +30,61 @@ enum PixelConversion {
     static func makeRGB(samples: UnsafeRawPointer, width: Int, height: Int, bands: Int,
                         depth: Depth, rowStride: Int? = nil,
                         orientation: ImageOrientation) -> RGBImage {
-        let bytesPerSample = depth == .eight ? 1 : 2
-        let stride = rowStride ?? width * bands * bytesPerSample
+        let stride = rowStride ?? width * bands * (depth == .eight ? 1 : 2)
+        // The closure cannot fail here.
+        return try! makeRGB(width: width, height: height, bands: bands, depth: depth,
+                            orientation: orientation, stripHeight: height) { top, _ in
+            (samples + top * stride, stride)
+        }
+    }
+
+    /// Like `makeRGB(samples:...)`, pulling rows in strips from `fetch(top, count)`, which
+    /// returns the first row's samples and the distance between rows in bytes. Strips
+    /// are requested top to bottom, so a sequential decoder can feed them directly.
+    static func makeRGB(width: Int, height: Int, bands: Int, depth: Depth,
+                        orientation: ImageOrientation, stripHeight: Int,
+                        fetch: (_ top: Int, _ count: Int) throws -> (UnsafeRawPointer, Int)) throws -> RGBImage {
         let outWidth = orientation.swapsDimensions ? height : width
         let outHeight = orientation.swapsDimensions ? width : height
         let count = width * height * 3
+        var failure: Error?
         let pixels = [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
-            guard let outBase = out.baseAddress else { initialized = 0; return }
+            initialized = 0
+            guard let outBase = out.baseAddress else { return }
             let (base, stepX, stepY) = orientation.placement(width: width, height: height)
             // Rows are converted into a scratch row, then scattered by orientation;
             // upright images are converted straight into place.
             let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: max(width * 3, 1))
             defer { scratch.deallocate() }
-            for y in 0..<height {
-                let src = samples + y * stride
-                let rowOut = orientation == .up ? outBase + y * width * 3 : scratch
-                convertRow(src, into: rowOut, width: width, bands: bands, depth: depth)
-                if orientation != .up {
-                    var index = base + y * stepY
-                    for x in 0..<width {
-                        let d = outBase + index * 3
-                        let s = scratch + x * 3
-                        d[0] = s[0]; d[1] = s[1]; d[2] = s[2]
-                        index += stepX
+            var top = 0
+            while top < height {
+                let n = min(stripHeight, height - top)
+                let strip: UnsafeRawPointer, stride: Int
+                do {
+                    (strip, stride) = try fetch(top, n)
+                } catch {
+                    failure = error
+                    return
+                }
+                for y in top..<(top + n) {
+                    let src = strip + (y - top) * stride
+                    let rowOut = orientation == .up ? outBase + y * width * 3 : scratch
+                    convertRow(src, into: rowOut, width: width, bands: bands, depth: depth)
+                    if orientation != .up {
+                        var index = base + y * stepY
+                        for x in 0..<width {
+                            let d = outBase + index * 3
+                            let s = scratch + x * 3
+                            d[0] = s[0]; d[1] = s[1]; d[2] = s[2]
+                            index += stepX
+                        }
                     }
                 }
+                top += n
             }
             initialized = count
         }
+        if let failure { throw failure }
         return RGBImage(width: outWidth, height: outHeight, pixels: pixels)
     }
 

@@ -4,9 +4,9 @@ import CVipsShim
 /// start-up, opening images, and pulling pixels out with error translation.
 enum VipsRuntime {
     /// `vips_init` runs exactly once per process (`pthread_once` in the shim).
-    static func ensureStarted() throws {
+    static func ensureStarted(name: String) throws {
         if glimpse_vips_init() != 0 {
-            throw ImageError.unreadable(path: "libvips", reason: "libvips failed to initialise: \(takeError())")
+            throw ImageError.unreadable(path: name, reason: "libvips failed to initialise: \(takeError())")
         }
     }
 
@@ -46,15 +46,18 @@ enum VipsRuntime {
         let depth: PixelConversion.Depth =
             glimpse_vips_band_format(source) == Int32(VIPS_FORMAT_USHORT.rawValue) ? .sixteen : .eight
 
-        var length = 0
-        guard let buffer = glimpse_vips_decode(source, &length) else { throw corruption(name: name) }
-        defer { glimpse_vips_free(buffer) }
-        let expected = width * height * bands * (depth == .eight ? 1 : 2)
-        guard length >= expected, bands >= 1 else {
-            throw ImageError.corrupt(path: name, detail: "decoder returned \(length) bytes, expected \(expected)")
+        guard bands >= 1, let region = glimpse_vips_region_new(source) else { throw corruption(name: name) }
+        defer { glimpse_vips_region_release(region) }
+        // Strips of 16 rows keep the working set in cache; decoding happens here, in
+        // the calling thread, straight into the final buffer.
+        return try PixelConversion.makeRGB(width: width, height: height, bands: bands, depth: depth,
+                                           orientation: orientation, stripHeight: 16) { top, count in
+            var data: UnsafePointer<UInt8>?
+            var stride = 0
+            guard glimpse_vips_region_fetch(region, Int32(top), Int32(count), &data, &stride) == 0,
+                  let data else { throw corruption(name: name) }
+            return (UnsafeRawPointer(data), stride)
         }
-        return PixelConversion.makeRGB(samples: UnsafeRawPointer(buffer), width: width, height: height,
-                                       bands: bands, depth: depth, orientation: orientation)
     }
 
     /// libvips's last message as a `corrupt` error. The message buffer is global, so
@@ -69,8 +72,8 @@ enum VipsRuntime {
         return String(cString: message)
     }
 
-    /// The first meaningful line of a libvips message, without the loader prefix
-    /// noise, e.g. "VipsJpeg: Premature end of JPEG file".
+    /// The most specific line of a libvips message (libvips often adds generic
+    /// follow-up lines), e.g. "VipsJpeg: Premature end of input file".
     private static func summarize(_ message: String) -> String {
         let lines = message.split(separator: "\n").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
         // Prefer the line naming the actual problem over generic follow-ups.

@@ -50,6 +50,7 @@ struct IndexCommand: AsyncParsableCommand {
         let indexer = Indexer(library: library, embedder: embedder, batchSize: batchSize)
         let bar = ProgressBar(label: "indexing")
         indexer.progress = bar
+        indexer.thumbnails = ThumbnailWriter(decoder: ImageDecoder(maxPixels: maxPixels))
         let interrupt = Interrupt()
         interrupt.install()
         let summary = try indexer.index(roots: paths, shouldStop: { interrupt.requested })

@@ -58,6 +58,19 @@ final class PillowResamplerTests: XCTestCase {
         }
     }
 
+    /// Pillow 13 picks the pass order (the expectations above hold cases of both).
+    func testPassOrderRule() {
+        // Typical CLIP downscales run horizontally first...
+        XCTAssertFalse(PillowResampler.verticalPassFirst(inWidth: 3000, inHeight: 4000, outWidth: 224, outHeight: 298))
+        XCTAssertFalse(PillowResampler.verticalPassFirst(inWidth: 4000, inHeight: 3000, outWidth: 298, outHeight: 224))
+        // ...photos taller than 2:1 vertically first, and so does a shrinking height with a growing width.
+        XCTAssertTrue(PillowResampler.verticalPassFirst(inWidth: 1000, inHeight: 2500, outWidth: 224, outHeight: 560))
+        XCTAssertTrue(PillowResampler.verticalPassFirst(inWidth: 60, inHeight: 60, outWidth: 61, outHeight: 58))
+        XCTAssertFalse(PillowResampler.verticalPassFirst(inWidth: 60, inHeight: 60, outWidth: 58, outHeight: 56))  // tie
+        XCTAssertTrue(PillowResampler.verticalPassFirst(inWidth: 60, inHeight: 60, outWidth: 58, outHeight: 55))
+        XCTAssertFalse(PillowResampler.verticalPassFirst(inWidth: 40, inHeight: 50, outWidth: 224, outHeight: 280))  // upscale
+    }
+
     func testSameSizeIsIdentity() {
         let image = Self.syntheticImage(width: 9, height: 7, seed: 42)
         XCTAssertEqual(PillowResampler().resize(image, width: 9, height: 7), image)

@@ -6,6 +6,7 @@ Inputs are not stored: both sides generate them with the same LCG (see `pixels`)
 """
 import json
 import os
+import random
 
 from PIL import Image
 
@@ -44,6 +45,14 @@ CASES = [
     (25, 18, 9, 18, Image.Resampling.BICUBIC, 8),     # height unchanged: vertical pass skipped
     (300, 200, 224, 149, Image.Resampling.BICUBIC, 9),  # CLIP-like
     (403, 301, 299, 224, Image.Resampling.BICUBIC, 10),
+    # Pillow 13 runs the vertical pass first when the height shrinks by more than
+    # twice as many pixels as the width: these take that order.
+    (20, 60, 15, 20, Image.Resampling.BICUBIC, 18),
+    (150, 500, 60, 200, Image.Resampling.BICUBIC, 19),    # tall photo, aspect kept
+    (60, 60, 61, 58, Image.Resampling.BICUBIC, 20),       # width grows, height shrinks
+    (60, 60, 58, 55, Image.Resampling.BICUBIC, 21),       # just past the tie
+    (60, 60, 58, 56, Image.Resampling.BICUBIC, 22),       # the tie: horizontal first
+    (160, 160, 131, 97, Image.Resampling.BILINEAR, 23),
     (31, 23, 12, 9, Image.Resampling.BILINEAR, 11),
     (17, 11, 40, 29, Image.Resampling.BILINEAR, 12),
     (31, 23, 12, 9, Image.Resampling.LANCZOS, 13),
@@ -54,14 +63,24 @@ CASES = [
 ]
 
 
+def random_cases(count=150):
+    """Random sizes (up- and downscaling, every filter) with a fixed seed."""
+    rng = random.Random(7)
+    filters = [Image.Resampling.BICUBIC] * 3 + [Image.Resampling.BILINEAR, Image.Resampling.LANCZOS,
+                                                Image.Resampling.BOX, Image.Resampling.HAMMING,
+                                                Image.Resampling.NEAREST]
+    return [(rng.randint(1, 90), rng.randint(1, 90), rng.randint(1, 130), rng.randint(1, 130),
+             rng.choice(filters), 1000 + i) for i in range(count)]
+
+
 def main():
     cases = []
-    for in_w, in_h, out_w, out_h, resample, seed in CASES:
+    for in_w, in_h, out_w, out_h, resample, seed in CASES + random_cases():
         image = Image.frombytes("RGB", (in_w, in_h), pixels(in_w, in_h, seed))
         out = image.resize((out_w, out_h), resample=resample).tobytes()
         case = {"in_width": in_w, "in_height": in_h, "out_width": out_w, "out_height": out_h,
                 "filter": int(resample), "seed": seed}
-        if len(out) <= 4096:
+        if len(out) <= 600:
             case["pixels_hex"] = out.hex()
         else:
             case["pixels_fnv1a64"] = fnv1a64(out)

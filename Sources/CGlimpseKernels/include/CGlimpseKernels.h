@@ -37,3 +37,33 @@ glimpse_matmul *glimpse_matmul_create(const float *weight, const float *bias, lo
 int glimpse_matmul_run(glimpse_matmul *m, float *out, const float *inp, long M);
 void glimpse_matmul_destroy(glimpse_matmul *m);
 #endif
+
+#ifndef CGLIMPSE_DISTANCE_H
+#define CGLIMPSE_DISTANCE_H
+#include <stdint.h>
+/// Inner product of two float32 vectors of n values (AVX2 + FMA or AVX-512 where the CPU has them).
+float glimpse_dot(const float *a, const float *b, long n);
+/// out[i] = dot(q, row ids[i]) for i < count, where row j starts at (const char *)base + j * stride; prefetches
+/// the next row while computing the current one (the rows of a graph search are scattered in memory).
+void glimpse_dot_gather(float *out, const float *q, const void *base, long stride, const uint32_t *ids, long count,
+                        long n);
+/// out[i] = dot(q, rows + i * n) for i < count (contiguous rows).
+void glimpse_dot_rows(float *out, const float *q, const float *rows, long count, long n);
+/// A 64-bit checksum of `bytes` bytes (xxHash64-style, not cryptographic): detects corrupted index files.
+uint64_t glimpse_checksum64(const void *data, long bytes, uint64_t seed);
+/// Linux mremap(MREMAP_MAYMOVE): grows an anonymous mapping without copying; MAP_FAILED elsewhere.
+void *glimpse_mremap(void *old_address, long old_size, long new_size);
+/// Asks the CPU to bring the cache lines of `bytes` bytes at p into cache.
+static inline void glimpse_prefetch(const void *p, long bytes) {
+    for (long i = 0; i < bytes; i += 64) __builtin_prefetch((const char *)p + i, 0, 3);
+}
+#endif
+
+#ifndef CGLIMPSE_SMALL_LINEAR_H
+#define CGLIMPSE_SMALL_LINEAR_H
+/// Linear layer for a few rows (a text query): out (M, N) = x (M, K) · wᵀ + bias, for output columns
+/// [n0, n1) only (callers split columns across cores). Each weight row is read from memory once, which is what
+/// bounds this case; w is (N, K) float32, or bfloat16 bits in the _bf16 variant (half the bytes to read).
+void glimpse_linear_rows_f32(float *out, const float *x, const float *w, const float *bias, long M, long K, long N, long n0, long n1);
+void glimpse_linear_rows_bf16(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1);
+#endif

@@ -37,7 +37,7 @@ int glimpse_vips_init(void);
 GlimpseFormat glimpse_vips_format_of_buffer(const void *data, size_t length);
 
 /// Opens an image from memory, reading only its header; pixels are decoded
-/// later by glimpse_vips_decode. The buffer must stay alive until the image is
+/// later through a region (glimpse_vips_region_fetch). The buffer must stay alive until the image is
 /// released. `shrink` (1, 2, 4 or 8) is used only for JPEG (libjpeg DCT
 /// scaling). Loads are sequential, first page/frame only, and fail on
 /// truncated data. Returns 0 on success, -1 on failure (see
@@ -65,16 +65,31 @@ int glimpse_vips_to_srgb8(VipsImage *in, VipsImage **out);
 /// Casts any band format to uchar with clamping. Returns 0 on success.
 int glimpse_vips_cast_uchar(VipsImage *in, VipsImage **out);
 
-/// Decodes all pixels into a new g_malloc'd buffer (band-interleaved,
-/// row-major), or NULL on failure. Free with glimpse_vips_free.
-void *glimpse_vips_decode(VipsImage *image, size_t *length);
+/// Frees strings returned by this shim (g_free).
 void glimpse_vips_free(void *buffer);
+
+/// Row-by-row access, so pixels can be converted straight from libvips's buffers
+/// without a full-size intermediate copy. Rows must be requested top to bottom
+/// (loads are sequential). Decoding runs in the calling thread.
+VipsRegion *glimpse_vips_region_new(VipsImage *image);
+/// Makes rows [top, top + height) available: `*data` points at the first sample of
+/// row `top`, rows are `*stride` bytes apart. Valid until the next call. Returns 0
+/// on success, -1 on a decode error.
+int glimpse_vips_region_fetch(VipsRegion *region, int top, int height,
+                              const unsigned char **data, size_t *stride);
+void glimpse_vips_region_release(VipsRegion *region);
 void glimpse_vips_release(VipsImage *image);
 
 /// Copies and clears libvips's error buffer. The buffer is process-wide, so
 /// under concurrency it may also hold other threads' messages; it is used for
 /// human-readable detail only. Free with glimpse_vips_free.
 char *glimpse_vips_take_error(void);
+
+/// Encodes a thumbnail of 8-bit interleaved RGB pixels as a JPEG: scaled down (Lanczos) so the longest side is
+/// at most `max_side` (never up), progressive, metadata stripped. `*out` is g_malloc'd (free with
+/// glimpse_vips_free). Returns 0 on success, -1 on failure (see glimpse_vips_take_error).
+int glimpse_vips_rgb_to_jpeg_thumbnail(const unsigned char *rgb, int width, int height, int max_side,
+                                       int quality, void **out, size_t *length);
 
 #ifdef __cplusplus
 }

@@ -1,3 +1,5 @@
+import CGlimpseKernels
+
 /// The numeric precision of matrix products.
 public enum Precision: String, Sendable, CaseIterable {
     /// Float32 everywhere (OpenBLAS sgemm).
@@ -16,6 +18,11 @@ public final class LinearLayer: @unchecked Sendable {
     public let bias: Tensor?
     public private(set) var precision: Precision = .fp32
     private var bf16: DNNLMatmul?
+    /// The weights as bfloat16 bits, for the few-rows kernel under `.bf16` (half the memory traffic).
+    private var weightBF16: UnsafeMutablePointer<UInt16>?
+
+    /// At most this many rows go through the few-rows kernel (memory-bound: a text query); more use a GEMM.
+    public static let fewRowsLimit = 16
 
     public init(weight: Tensor, bias: Tensor?) {
         precondition(weight.shape.count == 2, "linear weight must be 2-D, got \(weight.shape)")
@@ -46,9 +53,31 @@ public final class LinearLayer: @unchecked Sendable {
         }
     }
 
+    deinit { weightBF16?.deallocate() }
+
+    /// Few rows: split output columns across cores, each weight row read once.
+    func forwardFewRows(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
+        let N = outFeatures, K = inFeatures
+        let w = weight.pointer, wb = precision == .bf16 ? weightBF16 : nil, b = bias?.pointer
+        parallelChunks(N / 4, minimumPerChunk: 64) { range in
+            let n0 = range.lowerBound * 4
+            let n1 = range.upperBound == N / 4 ? N : range.upperBound * 4
+            if let wb {
+                glimpse_linear_rows_bf16(out, inp, wb, b, rows, K, N, n0, n1)
+            } else {
+                glimpse_linear_rows_f32(out, inp, w, b, rows, K, N, n0, n1)
+            }
+        }
+    }
+
     /// Switches precision; bf16 converts the weights once, here.
     public func prepare(_ precision: Precision) {
         self.precision = precision
+        if precision == .bf16, weightBF16 == nil {
+            let w = UnsafeMutablePointer<UInt16>.allocate(capacity: outFeatures * inFeatures)
+            glimpse_f32_to_bf16(w, weight.pointer, outFeatures * inFeatures)
+            weightBF16 = w
+        }
         if precision == .bf16, bf16 == nil {
             bf16 = DNNLMatmul(weight: weight.pointer, bias: bias?.pointer, outFeatures: outFeatures, inFeatures: inFeatures,
                               typicalRows: 1024, bf16: true)
@@ -58,6 +87,10 @@ public final class LinearLayer: @unchecked Sendable {
     /// out (N, OC) = inp (N, C) · weightᵀ + bias.
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
         if let forced, forced.forward(out, inp, rows: rows) { return }
+        if forcedBackend == nil, rows <= Self.fewRowsLimit {
+            forwardFewRows(out, inp, rows: rows)
+            return
+        }
         if precision == .bf16, let bf16, bf16.forward(out, inp, rows: rows) {
             return
         } else {

@@ -1,0 +1,182 @@
+import Foundation
+
+/// The index a library uses: exact search while it is small, an HNSW graph once it is large, switching by itself.
+///
+/// - Up to `threshold` vectors (default 20,000) it is an `ExactIndex`: exact results, no build cost, and at that
+///   size a query reads at most ~40 MB (512-d), a few milliseconds.
+/// - When an insert takes it past `threshold`, it builds an `HNSWIndex` from its vectors (in parallel) and
+///   continues with that. When removals take it below `threshold / 2`, it returns to exact search (the gap keeps
+///   a library that hovers around the threshold from rebuilding back and forth).
+/// - When removed HNSW elements (tombstones, which still route) exceed `maxTombstoneFraction` of the graph, the
+///   graph is rebuilt without them.
+///
+/// Thread-safe: searches share a readers-writer lock, mutations take it exclusively.
+public final class AutoIndex: VectorIndex, @unchecked Sendable {
+    public struct Configuration: Sendable, Hashable {
+        /// Exact search at or below this many vectors, HNSW above.
+        public var threshold: Int
+        public var hnsw: HNSWIndex.Parameters
+        public var maxTombstoneFraction: Double
+        public init(threshold: Int = 20_000, hnsw: HNSWIndex.Parameters = HNSWIndex.Parameters(), maxTombstoneFraction: Double = 0.25) {
+            self.threshold = threshold
+            self.hnsw = hnsw
+            self.maxTombstoneFraction = maxTombstoneFraction
+        }
+    }
+
+    public enum Kind: String, Sendable {
+        case exact
+        case hnsw
+    }
+
+    private enum Storage {
+        case exact(ExactIndex)
+        case hnsw(HNSWIndex)
+    }
+
+    public let dimension: Int
+    public let configuration: Configuration
+    private var storage: Storage
+    private let lock = ReadWriteLock()
+
+    public init(dimension: Int, configuration: Configuration = Configuration()) {
+        self.dimension = dimension
+        self.configuration = configuration
+        storage = .exact(ExactIndex(dimension: dimension))
+    }
+
+    private init(dimension: Int, configuration: Configuration, storage: Storage) {
+        self.dimension = dimension
+        self.configuration = configuration
+        self.storage = storage
+    }
+
+    private var current: any VectorIndex {
+        switch storage {
+        case let .exact(index): index
+        case let .hnsw(index): index
+        }
+    }
+
+    /// Which search the index uses now.
+    public var kind: Kind {
+        lock.read {
+            switch storage {
+            case .exact: .exact
+            case .hnsw: .hnsw
+            }
+        }
+    }
+
+    /// The HNSW graph when the index uses one (for statistics and tuning).
+    public var graph: HNSWIndex? {
+        lock.read {
+            if case let .hnsw(index) = storage { return index }
+            return nil
+        }
+    }
+
+    public var count: Int { lock.read { current.count } }
+
+    public func contains(label: Int64) -> Bool { lock.read { current.contains(label: label) } }
+
+    public func add(label: Int64, vector: [Float]) throws {
+        try lock.write {
+            try current.add(label: label, vector: vector)
+            rebalance()
+        }
+    }
+
+    public func add(labels: [Int64], vectors: [[Float]]) throws {
+        try lock.write {
+            try current.add(labels: labels, vectors: vectors)
+            rebalance()
+        }
+    }
+
+    @discardableResult
+    public func remove(label: Int64) -> Bool {
+        lock.write {
+            let removed = current.remove(label: label)
+            if removed { rebalance() }
+            return removed
+        }
+    }
+
+    public func search(_ query: [Float], k: Int, minScore: Float? = nil) throws -> [SearchResult] {
+        try lock.read { try current.search(query, k: k, minScore: minScore) }
+    }
+
+    /// Search with an explicit HNSW `ef` (ignored by exact search).
+    public func search(_ query: [Float], k: Int, ef: Int, minScore: Float? = nil) throws -> [SearchResult] {
+        try lock.read {
+            switch storage {
+            case let .exact(index): try index.search(query, k: k, minScore: minScore)
+            case let .hnsw(index): try index.search(query: query, k: k, ef: ef, minScore: minScore)
+            }
+        }
+    }
+
+    public func save(to path: String, generation: UInt64) throws {
+        try lock.read { try current.save(to: path, generation: generation) }
+    }
+
+    /// Reads either kind of index file (and then applies `configuration`'s switching rules).
+    public static func load(from path: String, expectedGeneration: UInt64? = nil, expectedDimension: Int? = nil,
+                            configuration: Configuration = Configuration()) throws -> AutoIndex {
+        let header = try IndexFileHeader.read(from: path)
+        let storage: Storage
+        switch header.kind {
+        case .exact:
+            storage = .exact(try ExactIndex.load(from: path, expectedGeneration: expectedGeneration, expectedDimension: expectedDimension))
+        case .hnsw:
+            storage = .hnsw(try HNSWIndex.load(from: path, expectedGeneration: expectedGeneration, expectedDimension: expectedDimension))
+        }
+        let index = AutoIndex(dimension: header.dimension, configuration: configuration, storage: storage)
+        index.lock.write { index.rebalance() }
+        return index
+    }
+
+    /// Loads the index at `path` if it is there, intact, of `dimension` and of `generation`; otherwise creates an
+    /// empty index, lets `rebuild` fill it (e.g. from the database), saves it to `path` and returns it with the
+    /// reason the file could not be used (missing, stale, corrupt…).
+    public static func openOrRebuild(path: String, dimension: Int, generation: UInt64,
+                                     configuration: Configuration = Configuration(),
+                                     rebuild: (AutoIndex) throws -> Void) throws -> (index: AutoIndex, rebuiltBecause: IndexFileError?) {
+        do {
+            let index = try load(from: path, expectedGeneration: generation, expectedDimension: dimension, configuration: configuration)
+            return (index, nil)
+        } catch let error as IndexFileError {
+            let index = AutoIndex(dimension: dimension, configuration: configuration)
+            try rebuild(index)
+            try index.save(to: path, generation: generation)
+            return (index, error)
+        }
+    }
+
+    /// Applies the switching rules; the caller holds the write lock.
+    private func rebalance() {
+        switch storage {
+        case let .exact(exact) where exact.count > configuration.threshold:
+            let graph = HNSWIndex(dimension: dimension, parameters: configuration.hnsw, capacity: exact.count)
+            var labels: [Int64] = []
+            labels.reserveCapacity(exact.count)
+            var flat: [Float] = []
+            flat.reserveCapacity(exact.count * dimension)
+            exact.forEach { label, vector in
+                labels.append(label)
+                flat.append(contentsOf: vector)
+            }
+            flat.withUnsafeBufferPointer { try! graph.add(labels: labels, flatVectors: $0) }
+            storage = .hnsw(graph)
+        case let .hnsw(graph) where graph.count < configuration.threshold / 2:
+            let exact = ExactIndex(dimension: dimension, capacity: max(graph.count, 16))
+            graph.forEachLive { label, vector in try! exact.add(label: label, vector: Array(vector)) }
+            storage = .exact(exact)
+        case let .hnsw(graph) where Double(graph.deletedCount) > configuration.maxTombstoneFraction * Double(graph.elementCount):
+            storage = .hnsw(graph.compacted())
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,33 @@
+/// What `GET /api/images/{id}` (and an upload) answers about one image.
+public struct ImageInfo: Codable, Sendable, Equatable {
+    public let id: Int64
+    public let path: String
+    public let width: Int
+    public let height: Int
+    public let format: String
+    public let size: Int64
+    public let indexedAt: Double
+    public let thumbnailURL: String
+    public let url: String
+    public let similarURL: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, path, width, height, format, size, url
+        case indexedAt = "indexed_at", thumbnailURL = "thumbnail_url", similarURL = "similar_url"
+    }
+}
+
+/// `GET /api/info` and `/healthz`: the library at a glance.
+public struct LibraryInfo: Codable, Sendable, Equatable {
+    public let status: String
+    public let images: Int
+    public let model: String
+    public let dimension: Int
+    public let indexKind: String
+    public let version: String
+
+    enum CodingKeys: String, CodingKey {
+        case status, images, model, dimension, version
+        case indexKind = "index_kind"
+    }
+}

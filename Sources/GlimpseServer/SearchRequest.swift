@@ -1,0 +1,24 @@
+/// The JSON body of `POST /api/search`: exactly one of `text` and `image_base64`.
+public struct SearchRequest: Codable, Sendable {
+    public var text: String?
+    public var imageBase64: String?
+    public var limit: Int?
+    public var offset: Int?
+    public var minScore: Float?
+
+    enum CodingKeys: String, CodingKey {
+        case text, limit, offset
+        case imageBase64 = "image_base64", minScore = "min_score"
+    }
+}
+
+/// Paging and filtering shared by every search.
+public struct SearchOptions: Sendable, Equatable {
+    public var limit: Int
+    public var offset: Int
+    public var minScore: Float?
+
+    public init(limit: Int, offset: Int = 0, minScore: Float? = nil) {
+        self.limit = limit; self.offset = offset; self.minScore = minScore
+    }
+}

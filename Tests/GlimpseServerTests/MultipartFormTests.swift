@@ -1,0 +1,31 @@
+import GlimpseServer
+import XCTest
+
+final class MultipartFormTests: XCTestCase {
+    func testParsesFieldsAndBinaryBodies() throws {
+        let binary: [UInt8] = [0, 13, 10, 45, 45, 255, 13, 10]
+        var body = Array("preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n".utf8)
+        body += Array("--XyZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a b.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8)
+        body += binary + Array("\r\n--XyZ--\r\n".utf8)
+        let form = try MultipartForm(body: body, boundary: "XyZ")
+        XCTAssertEqual(form.parts.map(\.name), ["note", "image"])
+        XCTAssertEqual(form.part(named: "note")?.body, Array("hello".utf8))
+        XCTAssertEqual(form.part(named: "image")?.body, binary)
+        XCTAssertEqual(form.part(named: "image")?.filename, "a b.jpg")
+        XCTAssertEqual(form.part(named: "image")?.contentType, "image/jpeg")
+    }
+
+    func testBoundaryFromContentType() {
+        XCTAssertEqual(MultipartForm.boundary(contentType: "multipart/form-data; boundary=abc"), "abc")
+        XCTAssertEqual(MultipartForm.boundary(contentType: "multipart/form-data; charset=utf-8; boundary=\"a;b\""), nil)
+        XCTAssertEqual(MultipartForm.boundary(contentType: "multipart/form-data; Boundary=\"q\""), "q")
+        XCTAssertNil(MultipartForm.boundary(contentType: "multipart/form-data"))
+    }
+
+    func testRefusesBrokenBodies() {
+        XCTAssertThrowsError(try MultipartForm(body: Array("nothing".utf8), boundary: "b"))
+        XCTAssertThrowsError(try MultipartForm(body: Array("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nno end".utf8), boundary: "b"))
+        XCTAssertThrowsError(try MultipartForm(body: Array("--b\r\nno-headers-end".utf8), boundary: "b"))
+        XCTAssertThrowsError(try MultipartForm(body: Array("--b\r\nX: y\r\n\r\nv\r\n--b--".utf8), boundary: "b"))
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import GlimpseEngine
+import GlimpseModels
+import GlimpseServer
+import GlimpseStore
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+
+/// A library built from the committed fixture images with the tiny model, and a server over it.
+struct ServerFixture {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures").path
+    static let modelDirectory = fixtures + "/models/clip-tiny-f32"
+    static let photos = ["astronaut_baseline.jpg", "coffee_progressive.jpg", "rocket_444.jpg", "chelsea_palette.png",
+                         "coffee_lossy.webp", "camera_gray.jpg", "rocket.bmp"]
+
+    let root: String
+    let folder: String
+    let library: Library
+    let service: LibraryService
+
+    init(configuration: ServerConfiguration = ServerConfiguration(), thumbnails: Bool = true) throws {
+        root = NSTemporaryDirectory() + "glimpse-server-\(UUID().uuidString)"
+        folder = root + "/photos"
+        try FileManager.default.createDirectory(atPath: folder + "/sub", withIntermediateDirectories: true)
+        for (i, name) in Self.photos.enumerated() {
+            try FileManager.default.copyItem(atPath: Self.fixtures + "/images/" + name,
+                                             toPath: folder + (i % 2 == 0 ? "/" : "/sub/") + name)
+        }
+        library = try Library(directory: root + "/library")
+        let embedder = try CLIPEmbedder(directory: Self.modelDirectory)
+        try library.bindModel(name: "clip-tiny-f32", fingerprint: try CLIPModel.fingerprint(directory: Self.modelDirectory),
+                              dimension: embedder.embeddingDim)
+        let indexer = Indexer(library: library, embedder: embedder, batchSize: 4)
+        if thumbnails { indexer.thumbnails = ThumbnailWriter() }
+        _ = try indexer.index(roots: [folder])
+        try LibraryIndex.refresh(library: library)
+        service = try LibraryService(library: library, embedder: embedder, modelName: "clip-tiny-f32", configuration: configuration)
+    }
+
+    func remove() {
+        service.shutdown()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    func id(of name: String) throws -> Int64 {
+        let top = folder + "/" + name
+        let path = FileManager.default.fileExists(atPath: top) ? top : folder + "/sub/" + name
+        return try library.image(path: path)!.id!
+    }
+
+    static func bytes(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: fixtures + "/images/" + name)))
+    }
+
+    /// Runs `body` against the router in memory (no socket).
+    func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = Application(router: Routes.router(service))
+        try await app.test(.router) { client in try await body(client) }
+    }
+}
+
+extension TestResponse {
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
+    }
+    var bytes: [UInt8] { Array(body.readableBytesView) }
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    var results: [[String: Any]] { json["results"] as? [[String: Any]] ?? [] }
+}
+
+func multipart(field: String, filename: String, contentType: String, data: [UInt8], boundary: String = "glimpse-test-boundary") -> ByteBuffer {
+    var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(filename)\"\r\nContent-Type: \(contentType)\r\n\r\n".utf8)
+    body += data
+    body += Array("\r\n--\(boundary)--\r\n".utf8)
+    return ByteBuffer(bytes: body)
+}
