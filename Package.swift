@@ -53,7 +53,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "GlimpseBench", dependencies: [
-            "GlimpseModels", "GlimpseTensor", "GlimpseIndex",
+            "GlimpseModels", "GlimpseTensor", "GlimpseIndex", "GlimpseEngine", "GlimpseStore", "GlimpseImage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/GlimpseBench"),
 

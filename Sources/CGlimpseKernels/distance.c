@@ -49,9 +49,9 @@ MULTIVERSION
 void glimpse_dot_gather(float *out, const float *q, const void *base, long stride, const uint32_t *ids, long count,
                         long n) {
     const char *b = (const char *)base;
-    if (count > 0) prefetch_row((const float *)(b + (long)ids[0] * stride), n);
+    for (long i = 0; i < count && i < 2; i++) prefetch_row((const float *)(b + (long)ids[i] * stride), n);
     for (long i = 0; i < count; i++) {
-        if (i + 1 < count) prefetch_row((const float *)(b + (long)ids[i + 1] * stride), n);
+        if (i + 2 < count) prefetch_row((const float *)(b + (long)ids[i + 2] * stride), n);
         out[i] = dot_inline(q, (const float *)(b + (long)ids[i] * stride), n);
     }
 }

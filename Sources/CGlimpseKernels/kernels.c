@@ -80,8 +80,8 @@ void glimpse_layernorm(float *out, const float *x, const float *w, const float *
 
 MULTIVERSION
 void glimpse_attention_head(float *out, long out_stride, const float *q, const float *k, const float *v, long stride,
-                            long T, long D, float scale, int causal, float *scores) {
-    for (long t = 0; t < T; t++) {
+                            long T, long queries, long D, float scale, int causal, float *scores) {
+    for (long t = 0; t < queries; t++) {
         const float *qt = q + t * stride;
         long keys = causal ? t + 1 : T;
         float max_score = -INFINITY;

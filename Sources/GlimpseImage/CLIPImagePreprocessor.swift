@@ -180,9 +180,22 @@ public struct CLIPImagePreprocessor: Sendable {
     /// `ImageDecoder.decode(path:shrinkOnLoadTarget:)`); other formats and `fast: false`
     /// take the exact path.
     public func pixelValues(path: String, decoder: ImageDecoder, fast: Bool = true) throws -> [Float] {
+        try preprocess(path: path, decoder: decoder, fast: fast).pixels
+    }
+
+    /// Decodes and preprocesses a file, also returning the size a viewer shows it at (full size, EXIF applied).
+    public func preprocess(path: String, decoder: ImageDecoder, fast: Bool = true) throws -> (pixels: [Float], width: Int, height: Int) {
         let (image, fullWidth, fullHeight) = try decoder.decodeReportingFullSize(
             path: path, shrinkOnLoadTarget: fast ? shrinkOnLoadTarget : nil)
-        return normalized(resizedAndCropped(image, sizedAsWidth: fullWidth, height: fullHeight))
+        return (normalized(resizedAndCropped(image, sizedAsWidth: fullWidth, height: fullHeight)), fullWidth, fullHeight)
+    }
+
+    /// Decodes and preprocesses an in-memory file (an upload); `name` is only used in error messages.
+    public func preprocess(data: [UInt8], name: String, decoder: ImageDecoder, fast: Bool = true) throws -> (pixels: [Float], width: Int, height: Int) {
+        let (image, fullWidth, fullHeight) = try data.withUnsafeBytes {
+            try decoder.decodeReportingFullSize(buffer: $0, name: name, shrinkOnLoadTarget: fast ? shrinkOnLoadTarget : nil)
+        }
+        return (normalized(resizedAndCropped(image, sizedAsWidth: fullWidth, height: fullHeight)), fullWidth, fullHeight)
     }
 
     /// The shortest side the resize step aims at, used to pick a JPEG shrink factor

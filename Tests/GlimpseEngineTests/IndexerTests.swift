@@ -128,6 +128,19 @@ final class IndexerTests: XCTestCase {
         XCTAssertTrue(summary.failed.contains { $0.path.hasSuffix("broken.jpg") })
     }
 
+    /// Shrink-on-load decoding still records the size a viewer shows.
+    func testRecordsDisplayedSizeOnTheFastPath() throws {
+        try FileManager.default.copyItem(atPath: Self.fixtures + "/images/coffee_large.jpg", toPath: folder + "/large.jpg")
+        try FileManager.default.copyItem(atPath: Self.fixtures + "/images/rocket_exif6.jpg", toPath: folder + "/rotated.jpg")
+        let embedder = try CLIPEmbedder(directory: Self.fixtures + "/models/clip-tiny-f32", fastDecode: true)
+        _ = try Indexer(library: library, embedder: embedder).index(roots: [folder])
+        let large = try library.image(path: folder + "/large.jpg")
+        XCTAssertEqual([large?.width, large?.height], [3000, 2000])
+        let rotated = try library.image(path: folder + "/rotated.jpg")
+        let upright = try ImageDecoder().decode(path: Self.fixtures + "/images/rocket_exif6.jpg")
+        XCTAssertEqual([rotated?.width, rotated?.height], [upright.width, upright.height])
+    }
+
     func testLibraryRemembersItsModel() throws {
         try library.bindModel(name: "model-a", fingerprint: "aaa", dimension: 16)
         XCTAssertThrowsError(try library.bindModel(name: "model-b", fingerprint: "bbb", dimension: 16)) { error in

@@ -13,10 +13,10 @@ void glimpse_activation(float *x, long n, int kind);
 /// LayerNorm of `rows` rows of C values: out = (x - mean) / sqrt(var + eps) * w + b. out may alias x.
 void glimpse_layernorm(float *out, const float *x, const float *w, const float *b, long rows, long C, float eps);
 
-/// Attention for one (batch, head): q, k, v are (T, D) with row stride `stride` floats, out is (T, D) with
-/// row stride `out_stride`. scores has room for T floats. With causal, row t sees keys 0...t.
+/// Attention for one (batch, head): q, k, v are (T, D) with row stride `stride` floats; the first `queries` rows
+/// of out (row stride `out_stride`) are computed. scores has room for T floats. With causal, row t sees keys 0...t.
 void glimpse_attention_head(float *out, long out_stride, const float *q, const float *k, const float *v, long stride,
-                            long T, long D, float scale, int causal, float *scores);
+                            long T, long queries, long D, float scale, int causal, float *scores);
 
 /// Float32 to bfloat16, round to nearest even.
 void glimpse_f32_to_bf16(uint16_t *out, const float *x, long n);

@@ -25,6 +25,14 @@ public final class CLIPEmbedder: @unchecked Sendable {
         self.fastDecode = fastDecode
     }
 
+    /// An embedder around an already loaded model (benchmarks use a random one).
+    public init(model: CLIPModel, preprocessor: CLIPImagePreprocessor, decoder: ImageDecoder = ImageDecoder(), fastDecode: Bool = true) {
+        self.model = model
+        self.preprocessor = preprocessor
+        self.decoder = decoder
+        self.fastDecode = fastDecode
+    }
+
     public var embeddingDim: Int { model.embeddingDim }
 
     /// The L2-normalised embedding of a text.
@@ -89,9 +97,9 @@ public struct PreparedPixels: Sendable {
 extension CLIPEmbedder {
     /// Decodes and preprocesses a file, keeping its displayed size and format.
     public func prepare(path: String) throws -> PreparedPixels {
-        let image = try decoder.decode(path: path, shrinkOnLoadTarget: fastDecode ? preprocessor.shrinkOnLoadTarget : nil)
+        let image = try preprocessor.preprocess(path: path, decoder: decoder, fast: fastDecode)
         let ext = (path as NSString).pathExtension.lowercased()
         let format = ["jpg": "jpeg", "jpe": "jpeg", "jfif": "jpeg", "tif": "tiff", "heif": "heic"][ext] ?? ext
-        return PreparedPixels(pixels: preprocessor.pixelValues(image), width: image.width, height: image.height, format: format)
+        return PreparedPixels(pixels: image.pixels, width: image.width, height: image.height, format: format)
     }
 }

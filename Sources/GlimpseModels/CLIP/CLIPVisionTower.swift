@@ -94,7 +94,7 @@ public struct CLIPVisionTower: Sendable {
         }
         layerNorm(x.pointer, x.pointer, weight: preNormWeight.pointer, bias: preNormBias.pointer,
                   rows: B * T, channels: C, eps: config.tower.layerNormEps)
-        encoder.forward(x.pointer, batch: B, tokens: T)
+        encoder.forward(x.pointer, batch: B, tokens: T, firstTokenOnly: true)
 
         // Pool the class token of each image.
         let pooled = FloatBuffer(count: B * C, zeroed: false)         // (B, C)

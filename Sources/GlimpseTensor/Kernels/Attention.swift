@@ -13,7 +13,24 @@ public func attention(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafePointer<F
         for bh in range {
             let b = bh / H, h = bh % H
             let q = qkv + b * T * 3 * C + h * D
-            glimpse_attention_head(out + b * T * C + h * D, C, q, q + C, q + 2 * C, 3 * C, T, D, scale, causal ? 1 : 0, scores)
+            glimpse_attention_head(out + b * T * C + h * D, C, q, q + C, q + 2 * C, 3 * C, T, T, D, scale, causal ? 1 : 0, scores)
+        }
+    }
+}
+
+/// Attention output of the first token of each sequence only (a ViT's class token in its last layer, where
+/// nothing else is used). qkv is (B, T, 3C), out is (B, C).
+public func attentionFirstToken(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafePointer<Float>,
+                                batch B: Int, tokens T: Int, heads H: Int, headDim D: Int) {
+    let C = H * D
+    let scale = 1 / Float(D).squareRoot()
+    parallelChunks(B * H, minimumPerChunk: 64) { range in
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: T)
+        defer { scores.deallocate() }
+        for bh in range {
+            let b = bh / H, h = bh % H
+            let q = qkv + b * T * 3 * C + h * D
+            glimpse_attention_head(out + b * C + h * D, C, q, q + C, q + 2 * C, 3 * C, T, 1, D, scale, 0, scores)
         }
     }
 }

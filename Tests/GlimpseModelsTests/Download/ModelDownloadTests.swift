@@ -188,8 +188,8 @@ final class ModelDownloadTests: XCTestCase {
 
     func testACancelledDownloadKeepsWhatItGotAndTheNextOneResumes() async throws {
         server.pace = 0.05
-        let client = client()
-        let task = Task { try await client.download(repo: Self.repo, files: ["model.safetensors"]) }
+        let client = client(), repo = Self.repo
+        let task = Task { @Sendable in try await client.download(repo: repo, files: ["model.safetensors"]) }
         while (HubFileSystem.fileSize(weightsBlob + ".incomplete") ?? 0) < 200_000 { try await Task.sleep(nanoseconds: 20_000_000) }
         task.cancel()
         do {
@@ -199,7 +199,7 @@ final class ModelDownloadTests: XCTestCase {
         let kept = try XCTUnwrap(HubFileSystem.fileSize(weightsBlob + ".incomplete"))
         XCTAssertGreaterThan(kept, 0)
         server.pace = 0
-        let folder = try await client.download(repo: Self.repo, files: ["model.safetensors"])
+        let folder = try await client.download(repo: repo, files: ["model.safetensors"])
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/model.safetensors")), weights.data)
         XCTAssertEqual(server.requests.last { $0.path.hasPrefix("/cdn/") }?.headers["range"], "bytes=\(kept)-")
     }

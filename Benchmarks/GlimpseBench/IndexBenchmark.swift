@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import GlimpseEngine
+import GlimpseImage
+import GlimpseModels
+import GlimpseStore
+import GlimpseTensor
+
+/// End-to-end indexing of large photos with a ViT-B/32-shaped model, against the model's own throughput:
+/// does decoding keep the model busy?
+struct IndexBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "index", abstract: "Indexing throughput of large JPEGs vs the vision tower alone.")
+
+    @Option(help: "A large JPEG to copy (e.g. 3000×4000).") var photo: String
+    @Option(help: "How many copies to index.") var count = 128
+    @Option(help: "Images per batch.") var batch = 32
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let folder = NSTemporaryDirectory() + "glimpse-index-bench-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder + "/photos", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let original = try Data(contentsOf: URL(fileURLWithPath: photo))
+        for i in 0..<count {
+            // Distinct files (a different trailing byte after the JPEG end marker) so none is a duplicate.
+            var data = original; data.append(UInt8(i % 256)); data.append(UInt8(i / 256))
+            try data.write(to: URL(fileURLWithPath: folder + "/photos/\(i).jpg"))
+        }
+        let model = CLIPModel(random: CLIPBenchmark.vitB32)
+        let embedder = CLIPEmbedder(model: model, preprocessor: CLIPImagePreprocessor(config: ImagePreprocessorConfig()))
+
+        // The model alone, on the same batch size.
+        var generator = SeededGenerator(seed: 3)
+        let pixels = (0..<(batch * 3 * 224 * 224)).map { _ in generator.normal() }
+        _ = model.embed(pixels: pixels, count: batch)
+        let modelSeconds = seconds { for _ in 0..<max(1, count / batch) { _ = model.embed(pixels: pixels, count: batch) } }
+        let modelRate = Double(max(1, count / batch) * batch) / modelSeconds
+
+        let library = try Library(directory: folder + "/library")
+        let indexer = Indexer(library: library, embedder: embedder, batchSize: batch)
+        var summary = IndexSummary()
+        let indexSeconds = try seconds2 { summary = try indexer.index(roots: [folder + "/photos"]) }
+        let indexRate = Double(summary.added) / indexSeconds
+        let result: [String: Any] = [
+            "model_images_per_s": (modelRate * 10).rounded() / 10,
+            "index_images_per_s": (indexRate * 10).rounded() / 10,
+            "ratio": (indexRate / modelRate * 1000).rounded() / 1000,
+            "images": summary.added, "failed": summary.failed.count,
+        ]
+        if json {
+            print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print(result)
+        }
+    }
+}
+
+func seconds2(_ body: () throws -> Void) throws -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
