@@ -16,6 +16,7 @@ struct ANNBenchmark: ParsableCommand {
     @Option(help: "Neighbours per query (recall@k).") var k = 10
     @Option(help: "Timed passes over the queries per ef; the fastest is reported.") var passes = 2
     @Option(help: "Also save the index here and time loading it.") var save: String?
+    @Option(help: "Load this saved index instead of building one (to tune queries).") var load: String?
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -37,12 +38,17 @@ struct ANNBenchmark: ParsableCommand {
         let exactSample = Array(queryVectors.prefix(100))
         let exactSeconds = seconds { for q in exactSample { _ = try! exact.search(q, k: k) } }
 
-        let index = HNSWIndex(dimension: d, parameters: .init(M: m, efConstruction: efConstruction), capacity: n)
+        var index = HNSWIndex(dimension: d, parameters: .init(M: m, efConstruction: efConstruction), capacity: n)
         let cpu0 = processCPUSeconds()
-        let buildSeconds = try baseMatrix.values.withUnsafeBufferPointer { flat in
-            let start = DispatchTime.now().uptimeNanoseconds
-            try index.add(labels: labels, flatVectors: flat)
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var buildSeconds = 0.0
+        if let load {
+            index = try HNSWIndex.load(from: load, expectedDimension: d)
+        } else {
+            buildSeconds = try baseMatrix.values.withUnsafeBufferPointer { flat in
+                let start = DispatchTime.now().uptimeNanoseconds
+                try index.add(labels: labels, flatVectors: flat)
+                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            }
         }
         let buildCPUSeconds = processCPUSeconds() - cpu0
 
