@@ -18,7 +18,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "Tests", "Fixtures")
 MODEL = os.path.join(FIXTURES, "models", "clip-tiny-f32")
-ELEMENT = "element-6066-11e4-a52e-4f735466cecc"
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 passed = 0
 
 
@@ -74,7 +74,11 @@ class Browser:
         return http(method, f"{self.base}/session/{self.session}{path}", body, timeout=60)["value"]
 
     def go(self, url): self.cmd("POST", "/url", {"url": url})
-    def find(self, css): return self.cmd("POST", "/element", {"using": "css selector", "value": css})[ELEMENT]
+    def find(self, css):
+        found = self.cmd("POST", "/element", {"using": "css selector", "value": css})
+        if ELEMENT not in found:
+            raise AssertionError(f"no element {css}: {found}")
+        return found[ELEMENT]
     def click(self, css): self.cmd("POST", f"/element/{self.find(css)}/click", {})
     def type(self, css, text): self.cmd("POST", f"/element/{self.find(css)}/value", {"text": text})
     def js(self, script, *args): return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})

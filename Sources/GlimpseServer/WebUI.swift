@@ -90,6 +90,7 @@ dialog::backdrop { background: rgba(5,7,12,.75); backdrop-filter: blur(4px); }
 @media (max-width: 700px) {
   .bar { padding: 10px 12px 8px; gap: 10px; }
   .brand span { display: none; }
+  .search { flex: 1 1 0; }
   .controls { padding: 0 12px 10px; gap: 10px; }
   #status { margin-left: 0; width: 100%; }
   main { padding: 12px; }
@@ -130,7 +131,7 @@ dialog::backdrop { background: rgba(5,7,12,.75); backdrop-filter: blur(4px); }
     <p id="libraryLine">Type a description, or drop or paste an image anywhere.</p>
     <div class="examples" id="examples"></div>
   </div>
-  <div class="grid" id="grid" role="list" aria-label="Results"></div>
+  <div class="grid" id="grid" aria-label="Results"></div>
   <div class="spinner" aria-hidden="true"></div>
   <div id="sentinel"></div>
 </main>
@@ -206,7 +207,7 @@ async function loadInfo() {
 }
 
 function reset(mode) {
-  state.mode = mode; state.offset = 0; state.done = false; state.items = []; state.seq++;
+  state.mode = mode; state.offset = 0; state.done = false; state.items = []; state.seq++; state.loading = false;
   $("grid").replaceChildren();
   $("empty").style.display = mode === "none" ? "" : "none";
 }
@@ -250,9 +251,10 @@ async function loadMore() {
     if (state.items.length === 0) setStatus(`No results for ${what}` + (ms !== null ? " above the minimum score" : ""));
   } catch (e) { if (seq === state.seq) { toast(e.message); state.done = true; } }
   finally {
-    if (seq === state.seq) { state.loading = false; $("results").classList.remove("loading"); $("results").setAttribute("aria-busy", "false"); }
-    else state.loading = false;
-    if (seq === state.seq && !state.done && isSentinelVisible()) loadMore();
+    if (seq === state.seq) {
+      state.loading = false; $("results").classList.remove("loading"); $("results").setAttribute("aria-busy", "false");
+      if (!state.done && isSentinelVisible()) loadMore();
+    }
   }
 }
 function isSentinelVisible() { const r = $("sentinel").getBoundingClientRect(); return r.top < window.innerHeight + 600; }
@@ -262,7 +264,7 @@ function render(results) {
   for (const item of results) {
     const index = state.items.length; state.items.push(item);
     const card = document.createElement("button");
-    card.type = "button"; card.className = "card"; card.setAttribute("role", "listitem");
+    card.type = "button"; card.className = "card";
     card.setAttribute("aria-label", `${item.path}, score ${item.score.toFixed(3)}`);
     const img = document.createElement("img");
     img.loading = "lazy"; img.decoding = "async"; img.alt = item.path; img.src = withToken(item.thumbnail_url);
@@ -312,6 +314,7 @@ $("chipAdd").onclick = async () => {
 };
 $("similar").onclick = () => { const item = state.items[current]; $("viewer").close(); if (item) startSimilar(item.id, item.path); };
 $("close").onclick = closeViewer;
+$("viewer").addEventListener("close", () => { const card = $("grid").children[current]; if (card) card.focus(); });
 $("prev").onclick = () => openViewer(current - 1);
 $("next").onclick = () => openViewer(current + 1);
 $("viewer").addEventListener("keydown", (e) => {

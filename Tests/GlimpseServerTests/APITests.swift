@@ -227,80 +227,69 @@ final class APITests: XCTestCase {
 
     // MARK: Error paths: always 4xx with a JSON error body
 
-    func assertError(_ client: any TestClientProtocol, _ uri: String, method: HTTPRequest.Method = .get, headers: HTTPFields = [:],
-                     body: ByteBuffer? = nil, status: HTTPResponse.Status, code: String,
-                     file: StaticString = #filePath, line: UInt = #line) async throws {
-        try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
-            XCTAssertEqual(response.status, status, "\(method) \(uri)", file: file, line: line)
-            XCTAssertEqual(response.errorCode, code, "\(method) \(uri): \(String(buffer: response.body))", file: file, line: line)
-            XCTAssertEqual(response.headers[.contentType], "application/json; charset=utf-8", file: file, line: line)
-            XCTAssertNotNil((response.json["error"] as? [String: Any])?["message"] as? String, file: file, line: line)
-        }
-    }
-
     func testBadParametersAndUnknownIds() async throws {
-        try await fixture.test { [self] client in
-            try await assertError(client, "/api/search", status: .badRequest, code: "missing_parameter")
-            try await assertError(client, "/api/search?q=%20%20", status: .badRequest, code: "empty_query")
-            try await assertError(client, "/api/search?q=cat&limit=0", status: .badRequest, code: "bad_parameter")
-            try await assertError(client, "/api/search?q=cat&limit=abc", status: .badRequest, code: "bad_parameter")
-            try await assertError(client, "/api/search?q=cat&limit=100000", status: .badRequest, code: "bad_parameter")
-            try await assertError(client, "/api/search?q=cat&offset=-1", status: .badRequest, code: "bad_parameter")
-            try await assertError(client, "/api/search?q=cat&min_score=2", status: .badRequest, code: "bad_parameter")
-            try await assertError(client, "/api/search?q=cat&min_score=nan", status: .badRequest, code: "bad_parameter")
-            try await assertError(client, "/api/images/424242", status: .notFound, code: "image_not_found")
-            try await assertError(client, "/api/images/abc", status: .badRequest, code: "bad_parameter")
-            try await assertError(client, "/api/images/-3/thumbnail", status: .badRequest, code: "bad_parameter")
-            try await assertError(client, "/api/images/424242/thumbnail", status: .notFound, code: "image_not_found")
-            try await assertError(client, "/api/images/424242/file", status: .notFound, code: "image_not_found")
-            try await assertError(client, "/api/images/424242/similar", status: .notFound, code: "image_not_found")
-            try await assertError(client, "/api/images/424242", method: .delete, status: .notFound, code: "image_not_found")
-            try await assertError(client, "/api/images/..%2F..%2Fetc%2Fpasswd/file", status: .badRequest, code: "bad_parameter")
-            try await assertError(client, "/api/nothing/here", status: .notFound, code: "route_not_found")
-            try await assertError(client, "/etc/passwd", status: .notFound, code: "route_not_found")
+        try await fixture.test { client in
+            try await assertAPIError(client, "/api/search", status: .badRequest, code: "missing_parameter")
+            try await assertAPIError(client, "/api/search?q=%20%20", status: .badRequest, code: "empty_query")
+            try await assertAPIError(client, "/api/search?q=cat&limit=0", status: .badRequest, code: "bad_parameter")
+            try await assertAPIError(client, "/api/search?q=cat&limit=abc", status: .badRequest, code: "bad_parameter")
+            try await assertAPIError(client, "/api/search?q=cat&limit=100000", status: .badRequest, code: "bad_parameter")
+            try await assertAPIError(client, "/api/search?q=cat&offset=-1", status: .badRequest, code: "bad_parameter")
+            try await assertAPIError(client, "/api/search?q=cat&min_score=2", status: .badRequest, code: "bad_parameter")
+            try await assertAPIError(client, "/api/search?q=cat&min_score=nan", status: .badRequest, code: "bad_parameter")
+            try await assertAPIError(client, "/api/images/424242", status: .notFound, code: "image_not_found")
+            try await assertAPIError(client, "/api/images/abc", status: .badRequest, code: "bad_parameter")
+            try await assertAPIError(client, "/api/images/-3/thumbnail", status: .badRequest, code: "bad_parameter")
+            try await assertAPIError(client, "/api/images/424242/thumbnail", status: .notFound, code: "image_not_found")
+            try await assertAPIError(client, "/api/images/424242/file", status: .notFound, code: "image_not_found")
+            try await assertAPIError(client, "/api/images/424242/similar", status: .notFound, code: "image_not_found")
+            try await assertAPIError(client, "/api/images/424242", method: .delete, status: .notFound, code: "image_not_found")
+            try await assertAPIError(client, "/api/images/..%2F..%2Fetc%2Fpasswd/file", status: .badRequest, code: "bad_parameter")
+            try await assertAPIError(client, "/api/nothing/here", status: .notFound, code: "route_not_found")
+            try await assertAPIError(client, "/etc/passwd", status: .notFound, code: "route_not_found")
         }
     }
 
     func testBadBodies() async throws {
         let json: HTTPFields = [.contentType: "application/json"]
-        try await fixture.test { [self] client in
-            try await assertError(client, "/api/search", method: .post, headers: json, body: ByteBuffer(string: "{\"text\": "),
+        try await fixture.test { client in
+            try await assertAPIError(client, "/api/search", method: .post, headers: json, body: ByteBuffer(string: "{\"text\": "),
                                   status: .badRequest, code: "malformed_json")
-            try await assertError(client, "/api/search", method: .post, headers: json, body: ByteBuffer(string: "[1, 2]"),
+            try await assertAPIError(client, "/api/search", method: .post, headers: json, body: ByteBuffer(string: "[1, 2]"),
                                   status: .badRequest, code: "malformed_json")
-            try await assertError(client, "/api/search", method: .post, headers: json, body: ByteBuffer(string: "{\"text\": 42}"),
+            try await assertAPIError(client, "/api/search", method: .post, headers: json, body: ByteBuffer(string: "{\"text\": 42}"),
                                   status: .badRequest, code: "malformed_json")
-            try await assertError(client, "/api/search", method: .post, headers: json, body: ByteBuffer(string: "{}"),
+            try await assertAPIError(client, "/api/search", method: .post, headers: json, body: ByteBuffer(string: "{}"),
                                   status: .badRequest, code: "missing_field")
-            try await assertError(client, "/api/search", method: .post, headers: json,
+            try await assertAPIError(client, "/api/search", method: .post, headers: json,
                                   body: ByteBuffer(string: "{\"text\": \"a\", \"image_base64\": \"AAAA\"}"), status: .badRequest, code: "bad_parameter")
-            try await assertError(client, "/api/search", method: .post, headers: json, body: ByteBuffer(string: "{\"image_base64\": \"%%%\"}"),
+            try await assertAPIError(client, "/api/search", method: .post, headers: json, body: ByteBuffer(string: "{\"image_base64\": \"%%%\"}"),
                                   status: .badRequest, code: "bad_base64")
-            try await assertError(client, "/api/search", method: .post, headers: json,
+            try await assertAPIError(client, "/api/search", method: .post, headers: json,
                                   body: ByteBuffer(string: "{\"image_base64\": \"aGVsbG8gd29ybGQ=\"}"), status: .unprocessableContent, code: "unsupported_image")
-            try await assertError(client, "/api/search", method: .post, headers: json, body: ByteBuffer(string: "{\"text\": \"cat\", \"limit\": 0}"),
+            try await assertAPIError(client, "/api/search", method: .post, headers: json, body: ByteBuffer(string: "{\"text\": \"cat\", \"limit\": 0}"),
                                   status: .badRequest, code: "bad_parameter")
-            try await assertError(client, "/api/search", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "cat"),
+            try await assertAPIError(client, "/api/search", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "cat"),
                                   status: .unsupportedMediaType, code: "unsupported_content_type")
-            try await assertError(client, "/api/search", method: .post, body: ByteBuffer(string: "{\"text\": \"cat\"}"),
+            try await assertAPIError(client, "/api/search", method: .post, body: ByteBuffer(string: "{\"text\": \"cat\"}"),
                                   status: .unsupportedMediaType, code: "unsupported_content_type")
-            try await assertError(client, "/api/search/image", method: .post, headers: [.contentType: "application/json"],
+            try await assertAPIError(client, "/api/search/image", method: .post, headers: [.contentType: "application/json"],
                                   body: ByteBuffer(string: "{}"), status: .unsupportedMediaType, code: "unsupported_content_type")
-            try await assertError(client, "/api/search/image", method: .post, headers: [.contentType: "multipart/form-data"],
+            try await assertAPIError(client, "/api/search/image", method: .post, headers: [.contentType: "multipart/form-data"],
                                   body: ByteBuffer(string: "x"), status: .badRequest, code: "malformed_multipart")
-            try await assertError(client, "/api/search/image", method: .post,
+            try await assertAPIError(client, "/api/search/image", method: .post,
                                   headers: [.contentType: "multipart/form-data; boundary=glimpse-test-boundary"],
                                   body: ByteBuffer(string: "garbage"), status: .badRequest, code: "malformed_multipart")
-            try await assertError(client, "/api/search/image", method: .post,
+            try await assertAPIError(client, "/api/search/image", method: .post,
                                   headers: [.contentType: "multipart/form-data; boundary=glimpse-test-boundary"],
                                   body: multipart(field: "photo", filename: "a.jpg", contentType: "image/jpeg", data: [1, 2, 3]),
                                   status: .badRequest, code: "missing_field")
-            try await assertError(client, "/api/search/image", method: .post, headers: [.contentType: "image/png"],
+            try await assertAPIError(client, "/api/search/image", method: .post, headers: [.contentType: "image/png"],
                                   body: ByteBuffer(bytes: try ServerFixture.bytes("broken/truncated.jpg")),
                                   status: .unprocessableContent, code: "unsupported_image")
-            try await assertError(client, "/api/images", method: .post, headers: [.contentType: "image/jpeg"],
+            try await assertAPIError(client, "/api/images", method: .post, headers: [.contentType: "image/jpeg"],
                                   body: ByteBuffer(string: "not an image at all"), status: .unprocessableContent, code: "unsupported_image")
-            try await assertError(client, "/api/images", method: .post, headers: [.contentType: "image/jpeg"],
+            try await assertAPIError(client, "/api/images", method: .post, headers: [.contentType: "image/jpeg"],
                                   body: ByteBuffer(), status: .unprocessableContent, code: "unsupported_image")
         }
         XCTAssertEqual(try fixture.library.imageCount(), ServerFixture.photos.count, "nothing bad was stored")
@@ -309,32 +298,33 @@ final class APITests: XCTestCase {
     func testUploadLimits() async throws {
         fixture.remove()
         fixture = try ServerFixture(configuration: ServerConfiguration(maxUploadBytes: 50_000, maxPixels: 10_000), thumbnails: false)
-        try await fixture.test { [self] client in
-            try await assertError(client, "/api/images", method: .post, headers: [.contentType: "image/jpeg"],
+        try await fixture.test { client in
+            try await assertAPIError(client, "/api/images", method: .post, headers: [.contentType: "image/jpeg"],
                                   body: ByteBuffer(bytes: [UInt8](repeating: 0xFF, count: 60_000)), status: .contentTooLarge, code: "upload_too_large")
-            try await assertError(client, "/api/search/image", method: .post, headers: [.contentType: "image/jpeg"],
-                                  body: ByteBuffer(bytes: try ServerFixture.bytes("astronaut_baseline.jpg")), status: .contentTooLarge,
+            try await assertAPIError(client, "/api/search/image", method: .post, headers: [.contentType: "image/jpeg"],
+                                  body: ByteBuffer(bytes: try ServerFixture.bytes("rocket_444.jpg")), status: .contentTooLarge,
                                   code: "image_too_large")
         }
     }
 
     func testIndexWithoutCollectionAndWhileRunning() async throws {
-        try await fixture.test { [self] client in
+        let service = fixture.service
+        try await fixture.test { client in
             try await client.execute(uri: "/api/index", method: .post) { XCTAssertEqual($0.status, .accepted) }
             // A second run while the first is going is refused (if the first already finished, a new one starts).
             try await client.execute(uri: "/api/index", method: .post) { response in
                 XCTAssertTrue([.accepted, .conflict].contains(response.status))
             }
-            for _ in 0..<600 where fixture.service.indexStatus.snapshot.state == .running { try await Task.sleep(for: .milliseconds(50)) }
+            for _ in 0..<600 where service.indexStatus.snapshot.state == .running { try await Task.sleep(for: .milliseconds(50)) }
         }
         let empty = NSTemporaryDirectory() + "glimpse-empty-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: empty) }
-        let service = try LibraryService(library: try Library(directory: empty), embedder: fixture.service.embedder,
+        let emptyService = try LibraryService(library: try Library(directory: empty), embedder: service.embedder,
                                          modelName: "clip-tiny-f32", configuration: ServerConfiguration())
-        defer { service.shutdown() }
-        let app = Application(router: Routes.router(service))
-        try await app.test(.router) { [self] client in
-            try await assertError(client, "/api/index", method: .post, status: .conflict, code: "nothing_to_index")
+        defer { emptyService.shutdown() }
+        let app = Application(router: Routes.router(emptyService))
+        try await app.test(.router) { client in
+            try await assertAPIError(client, "/api/index", method: .post, status: .conflict, code: "nothing_to_index")
             try await client.execute(uri: "/api/search?q=cat", method: .get) { response in
                 XCTAssertEqual(response.status, .ok)
                 XCTAssertEqual(response.results.count, 0)
@@ -346,10 +336,10 @@ final class APITests: XCTestCase {
         fixture.remove()
         fixture = try ServerFixture(configuration: ServerConfiguration(authToken: "s3cret-token"), thumbnails: false)
         let id = try fixture.id(of: "rocket_444.jpg")
-        try await fixture.test { [self] client in
-            try await assertError(client, "/api/search?q=cat", status: .unauthorized, code: "unauthorized")
-            try await assertError(client, "/api/search?q=cat", headers: [.authorization: "Bearer wrong"], status: .unauthorized, code: "unauthorized")
-            try await assertError(client, "/metrics", status: .unauthorized, code: "unauthorized")
+        try await fixture.test { client in
+            try await assertAPIError(client, "/api/search?q=cat", status: .unauthorized, code: "unauthorized")
+            try await assertAPIError(client, "/api/search?q=cat", headers: [.authorization: "Bearer wrong"], status: .unauthorized, code: "unauthorized")
+            try await assertAPIError(client, "/metrics", status: .unauthorized, code: "unauthorized")
             try await client.execute(uri: "/api/search?q=cat", method: .get, headers: [.authorization: "Bearer s3cret-token"]) {
                 XCTAssertEqual($0.status, .ok)
             }
@@ -378,11 +368,22 @@ final class APITests: XCTestCase {
     }
 
     func testConcurrentTextQueriesAreBatched() async throws {
-        let service = fixture.service!
+        let service = fixture.service
         let options = SearchOptions(limit: 3, offset: 0, minScore: nil)
         try await withThrowingTaskGroup(of: Int.self) { group in
             for i in 0..<32 { group.addTask { try await service.search(text: "query number \(i)", options: options).count } }
             for try await count in group { XCTAssertEqual(count, 3) }
         }
+    }
+}
+
+func assertAPIError(_ client: any TestClientProtocol, _ uri: String, method: HTTPRequest.Method = .get, headers: HTTPFields = [:],
+                 body: ByteBuffer? = nil, status: HTTPResponse.Status, code: String,
+                 file: StaticString = #filePath, line: UInt = #line) async throws {
+    try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
+        XCTAssertEqual(response.status, status, "\(method) \(uri)", file: file, line: line)
+        XCTAssertEqual(response.errorCode, code, "\(method) \(uri): \(String(buffer: response.body))", file: file, line: line)
+        XCTAssertEqual(response.headers[.contentType], "application/json; charset=utf-8", file: file, line: line)
+        XCTAssertNotNil((response.json["error"] as? [String: Any])?["message"] as? String, file: file, line: line)
     }
 }

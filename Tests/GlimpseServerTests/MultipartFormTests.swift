@@ -17,7 +17,7 @@ final class MultipartFormTests: XCTestCase {
 
     func testBoundaryFromContentType() {
         XCTAssertEqual(MultipartForm.boundary(contentType: "multipart/form-data; boundary=abc"), "abc")
-        XCTAssertEqual(MultipartForm.boundary(contentType: "multipart/form-data; charset=utf-8; boundary=\"a;b\""), nil)
+        XCTAssertEqual(MultipartForm.boundary(contentType: "multipart/form-data; charset=utf-8; boundary=\"q r\""), "q r")
         XCTAssertEqual(MultipartForm.boundary(contentType: "multipart/form-data; Boundary=\"q\""), "q")
         XCTAssertNil(MultipartForm.boundary(contentType: "multipart/form-data"))
     }
