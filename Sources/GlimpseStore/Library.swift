@@ -36,8 +36,13 @@ public final class Library: @unchecked Sendable {
         configuration.busyMode = .timeout(10)
         do {
             database = try DatabaseQueue(path: databasePath, configuration: configuration)
-            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
-            try Self.migrator.migrate(database)
+            // Switch to WAL once, when the file is new: the switch needs the database to itself, and readers of a
+            // library that another process is indexing must not fight the writer for it.
+            let mode = try database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+            if mode?.lowercased() != "wal" {
+                try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+            }
+            if try !database.read({ db in try Self.migrator.hasCompletedMigrations(db) }) { try Self.migrator.migrate(database) }
         } catch let error as DatabaseError {
             throw StoreError.notALibrary(path: databasePath, reason: error.message ?? "\(error)")
         }
