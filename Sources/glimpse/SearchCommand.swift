@@ -38,22 +38,8 @@ struct SearchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let library: Library
-        do { library = try Library(directory: libraryOptions.directory, create: false) } catch { throw CLIError("\(error)") }
-        // The library's own model unless --model says otherwise (then it must be the same one).
-        var options = modelOptions
-        if options.model == nil, ProcessInfo.processInfo.environment["GLIMPSE_MODEL"] == nil, let name = try library.modelName {
-            options.model = name
-        }
-        let model = try await options.resolve()
-        let embedder: CLIPEmbedder
-        do { embedder = try CLIPEmbedder(directory: model.directory, precision: options.precision) } catch {
-            throw CLIError("cannot load model: \(error)")
-        }
-        do {
-            try library.bindModel(name: model.name, fingerprint: try CLIPModel.fingerprint(directory: model.directory),
-                                  dimension: embedder.embeddingDim)
-        } catch { throw CLIError("\(error)") }
+        let opened = try await OpenedLibrary.open(libraryOptions.directory, create: false, modelOptions: modelOptions)
+        let library = opened.library, embedder = opened.embedder
         let searcher = Searcher(library: library, embedder: embedder, index: try LibraryIndex.load(library: library))
         let hits: [SearchHit]
         do {

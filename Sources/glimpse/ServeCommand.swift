@@ -63,28 +63,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "glimpse.serve")
 
-        let library: Library
-        do { library = try Library(directory: libraryOptions.directory) } catch { throw CLIError("\(error)") }
-        var options = modelOptions
-        if options.model == nil, ProcessInfo.processInfo.environment["GLIMPSE_MODEL"] == nil, let name = try library.modelName {
-            options.model = name
-        }
-        let model = try await options.resolve()
-        let embedder: CLIPEmbedder
-        do { embedder = try CLIPEmbedder(directory: model.directory, precision: options.precision) } catch {
-            throw CLIError("cannot load model: \(error)")
-        }
-        do {
-            try library.bindModel(name: model.name, fingerprint: try CLIPModel.fingerprint(directory: model.directory),
-                                  dimension: embedder.embeddingDim)
-        } catch { throw CLIError("\(error)") }
+        let opened = try await OpenedLibrary.open(libraryOptions.directory, create: true, modelOptions: modelOptions)
+        let library = opened.library, embedder = opened.embedder, modelName = opened.modelName
 
         let configuration = ServerConfiguration(host: host, port: port, authToken: token, corsOrigin: cors,
                                                 maxUploadBytes: maxUploadMb * 1024 * 1024, maxPixels: maxPixels)
-        let service = try LibraryService(library: library, embedder: embedder, modelName: model.name, configuration: configuration)
+        let service = try LibraryService(library: library, embedder: embedder, modelName: modelName, configuration: configuration)
         logger.info("library loaded", metadata: [
             "library": .string(library.directory), "images": .stringConvertible(service.index.count),
-            "model": .string(model.name), "url": .string("http://\(host.contains(":") ? "[\(host)]" : host):\(port)/"),
+            "model": .string(modelName), "url": .string("http://\(host.contains(":") ? "[\(host)]" : host):\(port)/"),
         ])
         try await GlimpseServer.run(service: service, logger: logger)
     }
