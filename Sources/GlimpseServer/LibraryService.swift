@@ -45,7 +45,7 @@ public final class LibraryService: @unchecked Sendable {
         roots = try library.collectionRoots()
         batcher = TextQueryBatcher(maxBatch: configuration.maxQueryBatch) { [embedder, metrics] texts in
             metrics.recordQueryBatch(texts.count)
-            return texts.map { embedder.embed(text: $0) }
+            return embedder.embed(texts: texts)
         }
         metrics.setIndexSize(index.count)
         // The first query is as fast as the others: touch every weight once now.

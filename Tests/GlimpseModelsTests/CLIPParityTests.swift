@@ -40,6 +40,19 @@ final class CLIPParityTests: XCTestCase {
         }
     }
 
+    /// A batch of texts of different lengths gives the same embeddings as one text at a time.
+    func testBatchedTextsMatchSingleTexts() throws {
+        for name in Fixtures.models {
+            let model = try CLIPModel(directory: Fixtures.model(name))
+            let texts = ["a cat", "", "two children running in front of a house at sunset", "一朵红花", "a <|endoftext|> b",
+                         String(repeating: "long ", count: 100)]
+            let batched = model.embed(texts: texts)
+            for (text, vector) in zip(texts, batched) {
+                XCTAssertGreaterThan(cosine(vector, model.embed(text: text)), 0.999999, "\(name): \(text)")
+            }
+        }
+    }
+
     /// A batch gives the same embeddings as one image at a time.
     func testBatchingDoesNotChangeResults() throws {
         let embedder = try CLIPEmbedder(directory: Fixtures.model("clip-tiny-f32"))

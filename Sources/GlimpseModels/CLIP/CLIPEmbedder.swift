@@ -38,6 +38,9 @@ public final class CLIPEmbedder: @unchecked Sendable {
     /// The L2-normalised embedding of a text.
     public func embed(text: String) -> [Float] { model.embed(text: text) }
 
+    /// L2-normalised embeddings of several texts in one batched pass (a server's concurrent queries).
+    public func embed(texts: [String]) -> [[Float]] { model.embed(texts: texts) }
+
     /// Preprocessed pixel values (3, S, S) of an image file.
     public func pixelValues(path: String) throws -> [Float] {
         try preprocessor.pixelValues(path: path, decoder: decoder, fast: fastDecode)

@@ -68,6 +68,12 @@ public final class CLIPModel: @unchecked Sendable {
         return normalized(text.embed(ids: tokenizer.encode(query)))
     }
 
+    /// L2-normalised embeddings of several text queries, computed in one batched pass.
+    public func embed(texts queries: [String]) -> [[Float]] {
+        guard let tokenizer else { preconditionFailure("model has no tokenizer") }
+        return text.embed(batch: queries.map(tokenizer.encode)).map(normalized)
+    }
+
     /// L2-normalised embeddings of preprocessed images, `count` of them laid out (count, 3, S, S).
     public func embed(pixels: [Float], count: Int) -> [[Float]] {
         let S = config.vision.imageSize

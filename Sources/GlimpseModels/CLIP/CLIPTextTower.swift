@@ -55,6 +55,37 @@ public struct CLIPTextTower: Sendable {
         return ids.firstIndex(of: config.eosTokenId) ?? 0
     }
 
+    /// Projected (not normalised) embeddings of several tokenised texts in one forward pass, (B, P).
+    /// Sequences are padded on the right to the longest pooled position; the causal mask keeps padding from
+    /// reaching any earlier position, so each text's pooled row is exactly what `embed(ids:)` computes.
+    /// A batch reads the weights once for all texts: the cost of a memory-bound query is shared.
+    public func embed(batch: [[Int]]) -> [[Float]] {
+        guard batch.count > 1 else { return batch.map { embed(ids: $0) } }
+        let C = config.tower.hiddenSize, B = batch.count
+        let pools = batch.map { min(poolingPosition($0), config.maxPositions - 1) }
+        let T = pools.max()! + 1
+        let x = FloatBuffer(count: B * T * C, zeroed: false)  // (B, T, C)
+        for (b, ids) in batch.enumerated() {
+            for t in 0..<T {
+                let id = t < ids.count ? min(max(ids[t], 0), config.vocabSize - 1) : config.eosTokenId % config.vocabSize
+                let row = x.pointer + (b * T + t) * C
+                let tok = tokenEmbedding.pointer + id * C
+                let pos = positionEmbedding.pointer + t * C
+                for c in 0..<C { row[c] = tok[c] + pos[c] }
+            }
+        }
+        encoder.forward(x.pointer, batch: B, tokens: T)
+        let pooled = FloatBuffer(count: B * C, zeroed: false)   // (B, C)
+        for b in 0..<B {
+            layerNorm(pooled.pointer + b * C, x.pointer + (b * T + pools[b]) * C, weight: finalNormWeight.pointer,
+                      bias: finalNormBias.pointer, rows: 1, channels: C, eps: config.tower.layerNormEps)
+        }
+        let out = FloatBuffer(count: B * projectionDim, zeroed: false)
+        projection.forward(out.pointer, pooled.pointer, rows: B)
+        let all = out.array
+        return (0..<B).map { Array(all[($0 * projectionDim)..<(($0 + 1) * projectionDim)]) }
+    }
+
     /// The projected (not normalised) embedding of one tokenised text, (P).
     /// The causal mask makes positions after the pooled one irrelevant, so only tokens 0...pool are computed.
     public func embed(ids allIds: [Int]) -> [Float] {
