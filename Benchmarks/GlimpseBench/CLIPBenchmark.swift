@@ -36,12 +36,17 @@ struct CLIPBenchmark: ParsableCommand {
             return median((0..<textRuns).map { _ in seconds { _ = model.text.embed(ids: ids) } }) * 1000
         }
         let text10 = textLatency(tokens: 10)
+        // Sixteen concurrent 10-token queries in one batched pass (what `glimpse serve` does).
+        let batch16 = (0..<16).map { _ in [49406] + (0..<8).map { _ in Int.random(in: 0..<49406, using: &generator) } + [49407] }
+        _ = model.text.embed(batch: batch16)
+        let text16 = median((0..<max(3, textRuns / 4)).map { _ in seconds { _ = model.text.embed(batch: batch16) } }) * 1000
         let text77 = textLatency(tokens: 77)
         let result: [String: Any] = [
             "precision": precision.rawValue,
             "vision_images_per_s": (imagesPerSecond * 10).rounded() / 10,
             "text_ms_10_tokens": (text10 * 100).rounded() / 100,
             "text_ms_77_tokens": (text77 * 100).rounded() / 100,
+            "text_ms_batch16_10_tokens": (text16 * 100).rounded() / 100,
             "peak_rss_mb": peakRSSMegabytes().rounded(),
         ]
         if json {
@@ -50,7 +55,7 @@ struct CLIPBenchmark: ParsableCommand {
         } else {
             print("CLIP ViT-B/32 shapes, \(precision.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
             print(String(format: "vision: %.1f images/s (batch %d)", imagesPerSecond, batch))
-            print(String(format: "text: %.2f ms for 10 tokens, %.2f ms for 77 tokens", text10, text77))
+            print(String(format: "text: %.2f ms for 10 tokens, %.2f ms for 77 tokens, %.2f ms for 16 queries of 10 tokens", text10, text77, text16))
             print(String(format: "peak RSS: %.0f MB", peakRSSMegabytes()))
         }
     }
