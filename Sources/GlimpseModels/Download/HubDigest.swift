@@ -2,12 +2,11 @@ import Foundation
 
 /// Streaming SHA-256 (FIPS 180-4). Pure Swift because CryptoKit is not on Linux and the package has no
 /// swift-crypto dependency; it checks LFS blobs, whose ETag on the Hub is the SHA-256 of the content.
-struct SHA256Digest {
+struct SHA256Digest: BlockHash {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19)
-    private var buffer = [UInt8](repeating: 0, count: 64)
-    private var buffered = 0
-    private var length: UInt64 = 0
+    var pending: [UInt8] = []
+    var length: UInt64 = 0
 
     private static let k: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
@@ -20,39 +19,8 @@ struct SHA256Digest {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
-    mutating func update(_ data: UnsafeRawBufferPointer) {
-        guard var base = data.baseAddress else { return }
-        var count = data.count
-        length &+= UInt64(count)
-        if buffered > 0 {
-            let take = min(64 - buffered, count)
-            buffer.withUnsafeMutableBytes { ($0.baseAddress! + buffered).copyMemory(from: base, byteCount: take) }
-            buffered += take; base += take; count -= take
-            if buffered < 64 { return }
-            buffer.withUnsafeBytes { compress($0.baseAddress!) }
-            buffered = 0
-        }
-        while count >= 64 {
-            compress(base)
-            base += 64; count -= 64
-        }
-        if count > 0 {
-            buffer.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: base, byteCount: count) }
-            buffered = count
-        }
-    }
-
-    mutating func update<D: DataProtocol>(_ data: D) {
-        for region in data.regions { region.withUnsafeBytes { update($0) } }
-    }
-
     mutating func finalize() -> [UInt8] {
-        let bits = length &* 8
-        var pad: [UInt8] = [0x80] + [UInt8](repeating: 0, count: (buffered < 56 ? 55 - buffered : 119 - buffered))
-        for i in (0 ..< 8).reversed() { pad.append(UInt8(truncatingIfNeeded: bits >> (UInt64(i) * 8))) }
-        let saved = length
-        pad.withUnsafeBytes { update($0) }
-        length = saved
+        appendPadding()
         let s = state
         var out = [UInt8]()
         out.reserveCapacity(32)
@@ -62,7 +30,7 @@ struct SHA256Digest {
         return out
     }
 
-    private mutating func compress(_ block: UnsafeRawPointer) {
+    mutating func compress(_ block: UnsafeRawPointer) {
         var w = (UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0),
                  UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0))
         withUnsafeMutableBytes(of: &w) { raw in
@@ -100,43 +68,13 @@ struct SHA256Digest {
 
 /// Streaming SHA-1, used only for the Git blob id (`sha1("blob <size>\0" + content)`) that the Hub sends as the
 /// ETag of files kept in Git rather than LFS (config and tokenizer files).
-struct SHA1Digest {
+struct SHA1Digest: BlockHash {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476, 0xc3d2_e1f0)
-    private var buffer = [UInt8](repeating: 0, count: 64)
-    private var buffered = 0
-    private var length: UInt64 = 0
-
-    mutating func update(_ data: UnsafeRawBufferPointer) {
-        guard var base = data.baseAddress else { return }
-        var count = data.count
-        length &+= UInt64(count)
-        if buffered > 0 {
-            let take = min(64 - buffered, count)
-            buffer.withUnsafeMutableBytes { ($0.baseAddress! + buffered).copyMemory(from: base, byteCount: take) }
-            buffered += take; base += take; count -= take
-            if buffered < 64 { return }
-            buffer.withUnsafeBytes { compress($0.baseAddress!) }
-            buffered = 0
-        }
-        while count >= 64 {
-            compress(base)
-            base += 64; count -= 64
-        }
-        if count > 0 {
-            buffer.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: base, byteCount: count) }
-            buffered = count
-        }
-    }
-
-    mutating func update<D: DataProtocol>(_ data: D) {
-        for region in data.regions { region.withUnsafeBytes { update($0) } }
-    }
+    var pending: [UInt8] = []
+    var length: UInt64 = 0
 
     mutating func finalize() -> [UInt8] {
-        let bits = length &* 8
-        var pad: [UInt8] = [0x80] + [UInt8](repeating: 0, count: (buffered < 56 ? 55 - buffered : 119 - buffered))
-        for i in (0 ..< 8).reversed() { pad.append(UInt8(truncatingIfNeeded: bits >> (UInt64(i) * 8))) }
-        pad.withUnsafeBytes { update($0) }
+        appendPadding()
         let s = state
         var out = [UInt8]()
         for word in [s.0, s.1, s.2, s.3, s.4] {
@@ -145,7 +83,7 @@ struct SHA1Digest {
         return out
     }
 
-    private mutating func compress(_ block: UnsafeRawPointer) {
+    mutating func compress(_ block: UnsafeRawPointer) {
         var w = [UInt32](repeating: 0, count: 80)
         for i in 0 ..< 16 { w[i] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) }
         for i in 16 ..< 80 { w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotateLeft(1) }
@@ -214,5 +152,51 @@ enum HubDigest {
             progress?(done)
         }
         return hex(gitBlob ? sha1.finalize() : sha256.finalize())
+    }
+}
+
+/// The part SHA-256 and SHA-1 share: feeding bytes in 64-byte blocks, and the final padding
+/// (0x80, zeros, then the message length in bits, big-endian).
+protocol BlockHash {
+    /// Bytes received but not yet compressed (fewer than 64).
+    var pending: [UInt8] { get set }
+    /// Bytes received in all.
+    var length: UInt64 { get set }
+    mutating func compress(_ block: UnsafeRawPointer)
+}
+
+extension BlockHash {
+    mutating func update(_ data: UnsafeRawBufferPointer) {
+        guard var base = data.baseAddress else { return }
+        var count = data.count
+        length &+= UInt64(count)
+        if !pending.isEmpty {
+            let take = min(64 - pending.count, count)
+            pending.append(contentsOf: UnsafeRawBufferPointer(start: base, count: take))
+            base += take; count -= take
+            if pending.count < 64 { return }
+            let block = pending
+            pending.removeAll(keepingCapacity: true)
+            block.withUnsafeBytes { compress($0.baseAddress!) }
+        }
+        while count >= 64 {
+            compress(base)
+            base += 64; count -= 64
+        }
+        if count > 0 { pending.append(contentsOf: UnsafeRawBufferPointer(start: base, count: count)) }
+    }
+
+    mutating func update<D: DataProtocol>(_ data: D) {
+        for region in data.regions { region.withUnsafeBytes { update($0) } }
+    }
+
+    /// Feeds the final padding; afterwards the state holds the digest.
+    mutating func appendPadding() {
+        let bits = length &* 8
+        var pad: [UInt8] = [0x80] + [UInt8](repeating: 0, count: pending.count < 56 ? 55 - pending.count : 119 - pending.count)
+        for i in (0 ..< 8).reversed() { pad.append(UInt8(truncatingIfNeeded: bits >> (UInt64(i) * 8))) }
+        let saved = length
+        pad.withUnsafeBytes { update($0) }
+        length = saved
     }
 }
