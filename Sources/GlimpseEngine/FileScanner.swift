@@ -11,10 +11,11 @@ public struct ScannedFile: Sendable, Equatable {
 }
 
 /// A path that could not be scanned or indexed, and why.
-public struct IndexFailure: Sendable, Equatable, Codable {
+public struct IndexFailure: Error, Sendable, Equatable, Codable, CustomStringConvertible {
     public let path: String
     public let error: String
     public init(path: String, error: String) { self.path = path; self.error = error }
+    public var description: String { "\(path): \(error)" }
 }
 
 /// Walks folders for image files. Follows symbolic links but visits each directory once (so loops end),

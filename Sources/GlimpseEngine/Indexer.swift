@@ -94,6 +94,32 @@ public final class Indexer: @unchecked Sendable {
 }
 
 extension Indexer {
+    /// Indexes one file (an upload) without scanning anything else: its cost does not grow with the library.
+    /// Throws `IndexFailure` when the file cannot be read or decoded; an unchanged file is not embedded again.
+    public func index(file path: String) throws -> ImageRecord {
+        let (files, failures) = scanner.scan([path])
+        guard let file = files.first else { throw failures.first ?? IndexFailure(path: path, error: "not a regular file") }
+        if let stored = try library.image(path: file.path), stored.size == file.size, stored.mtimeNanoseconds == file.mtimeNanoseconds {
+            return stored
+        }
+        let record: ImageRecord
+        do {
+            let prepared = try embedder.prepare(path: file.path)
+            let vector = try embedder.embedDecoded([.success(prepared.pixels)])[0].get()
+            record = ImageRecord(path: file.path, size: file.size, mtimeNanoseconds: file.mtimeNanoseconds,
+                                 contentHash: try ContentHash.ofFile(file.path), width: prepared.width, height: prepared.height,
+                                 format: prepared.format, embedding: vector)
+        } catch let failure as IndexFailure {
+            throw failure
+        } catch {
+            throw IndexFailure(path: file.path, error: "\(error)")
+        }
+        let id = try library.saveImages([record])[0]
+        if let thumbnails { _ = thumbnails.write([(id, file.path)], library: library) }
+        guard let stored = try library.image(id: id) else { throw IndexFailure(path: file.path, error: "removed while indexing") }
+        return stored
+    }
+
     func removeThumbnails(_ ids: [Int64]) {
         for id in ids { try? FileManager.default.removeItem(atPath: library.thumbnailPath(id: id)) }
     }

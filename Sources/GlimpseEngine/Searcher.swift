@@ -3,13 +3,14 @@ import GlimpseIndex
 import GlimpseModels
 import GlimpseStore
 
-/// One search result.
-public struct SearchHit: Sendable, Equatable, Codable {
-    public let id: Int64
-    public let path: String
+/// One search result: the image as stored, and its cosine similarity to the query.
+public struct SearchHit: Sendable, Equatable {
+    public let image: ImageRecord
     public let score: Float
-    public let width: Int
-    public let height: Int
+    public var id: Int64 { image.id ?? 0 }
+    public var path: String { image.path }
+    public var width: Int { image.width }
+    public var height: Int { image.height }
 }
 
 /// Why a search could not run.
@@ -25,13 +26,14 @@ public enum SearchError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Text → image and image → image search over a library and its vector index.
+/// Text → image and image → image search over a library and its vector index: the one search path of the CLI
+/// and the server.
 public final class Searcher: @unchecked Sendable {
     public let library: Library
     public let embedder: CLIPEmbedder
-    public let index: VectorIndex
+    public let index: LibraryIndex
 
-    public init(library: Library, embedder: CLIPEmbedder, index: VectorIndex) {
+    public init(library: Library, embedder: CLIPEmbedder, index: LibraryIndex) {
         self.library = library
         self.embedder = embedder
         self.index = index
@@ -48,12 +50,14 @@ public final class Searcher: @unchecked Sendable {
         return try search(vector: vector, limit: limit, minScore: minScore)
     }
 
-    /// Nearest library images to an embedding, best first.
-    public func search(vector: [Float], limit: Int, minScore: Float? = nil) throws -> [SearchHit] {
-        let results = try index.search(vector, k: limit, minScore: minScore)
-        let records = try library.images(ids: results.map(\.label))
-        return results.compactMap { result in
-            records[result.label].map { SearchHit(id: result.label, path: $0.path, score: result.score, width: $0.width, height: $0.height) }
-        }
+    /// Nearest library images to an embedding, best first: the page of `limit` hits after the first `offset`,
+    /// leaving out the image `excluding` (the query image of "more like this").
+    public func search(vector: [Float], limit: Int, offset: Int = 0, minScore: Float? = nil, excluding: Int64? = nil) throws -> [SearchHit] {
+        let k = offset + limit + (excluding == nil ? 0 : 1)
+        var found = try index.vectors.search(vector, k: k, minScore: minScore)
+        if let excluding { found.removeAll { $0.label == excluding } }
+        let page = Array(found.dropFirst(offset).prefix(limit))
+        let records = try library.images(ids: page.map(\.label))
+        return page.compactMap { result in records[result.label].map { SearchHit(image: $0, score: result.score) } }
     }
 }

@@ -10,7 +10,8 @@ import Foundation
 /// - When removed HNSW elements (tombstones, which still route) exceed `maxTombstoneFraction` of the graph, the
 ///   graph is rebuilt without them.
 ///
-/// Thread-safe: searches share a readers-writer lock, mutations take it exclusively.
+/// Thread-safe: searches share a readers-writer lock; mutations run one at a time and hold it exclusively only
+/// while they change the index, never while a replacement graph is built.
 public final class AutoIndex: VectorIndex, @unchecked Sendable {
     public struct Configuration: Sendable, Hashable {
         /// Exact search at or below this many vectors, HNSW above.
@@ -37,7 +38,11 @@ public final class AutoIndex: VectorIndex, @unchecked Sendable {
     public let dimension: Int
     public let configuration: Configuration
     private var storage: Storage
+    /// Searches share it; taken exclusively only to change the current index or swap in a rebuilt one.
     private let lock = ReadWriteLock()
+    /// One mutation (add, remove, rebuild) at a time. Searches never take it, so they keep answering while a
+    /// switch to HNSW or a compaction is being built.
+    private let mutationLock = NSLock()
 
     public init(dimension: Int, configuration: Configuration = Configuration()) {
         self.dimension = dimension
@@ -81,24 +86,31 @@ public final class AutoIndex: VectorIndex, @unchecked Sendable {
     public func contains(label: Int64) -> Bool { lock.read { current.contains(label: label) } }
 
     public func add(label: Int64, vector: [Float]) throws {
-        try lock.write {
-            try current.add(label: label, vector: vector)
-            rebalance()
-        }
+        try add(labels: [label], vectors: [vector])
     }
 
     public func add(labels: [Int64], vectors: [[Float]]) throws {
-        try lock.write {
-            try current.add(labels: labels, vectors: vectors)
+        try mutationLock.withLock {
+            try lock.write { try current.add(labels: labels, vectors: vectors) }
             rebalance()
         }
     }
 
     @discardableResult
     public func remove(label: Int64) -> Bool {
-        lock.write {
-            let removed = current.remove(label: label)
+        mutationLock.withLock {
+            let removed = lock.write { current.remove(label: label) }
             if removed { rebalance() }
+            return removed
+        }
+    }
+
+    /// Removes many labels; returns how many were present.
+    @discardableResult
+    public func remove(labels: [Int64]) -> Int {
+        mutationLock.withLock {
+            let removed = lock.write { labels.reduce(0) { $0 + (current.remove(label: $1) ? 1 : 0) } }
+            if removed > 0 { rebalance() }
             return removed
         }
     }
@@ -117,8 +129,8 @@ public final class AutoIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
-    public func save(to path: String, generation: UInt64) throws {
-        try lock.read { try current.save(to: path, generation: generation) }
+    public func save(to path: String, origin: IndexOrigin) throws {
+        try lock.read { try current.save(to: path, origin: origin) }
     }
 
     /// Reads either kind of index file (and then applies `configuration`'s switching rules).
@@ -133,29 +145,19 @@ public final class AutoIndex: VectorIndex, @unchecked Sendable {
             storage = .hnsw(try HNSWIndex.load(from: path, expectedGeneration: expectedGeneration, expectedDimension: expectedDimension))
         }
         let index = AutoIndex(dimension: header.dimension, configuration: configuration, storage: storage)
-        index.lock.write { index.rebalance() }
+        index.mutationLock.withLock { index.rebalance() }
         return index
     }
 
-    /// Loads the index at `path` if it is there, intact, of `dimension` and of `generation`; otherwise creates an
-    /// empty index, lets `rebuild` fill it (e.g. from the database), saves it to `path` and returns it with the
-    /// reason the file could not be used (missing, stale, corrupt…).
-    public static func openOrRebuild(path: String, dimension: Int, generation: UInt64,
-                                     configuration: Configuration = Configuration(),
-                                     rebuild: (AutoIndex) throws -> Void) throws -> (index: AutoIndex, rebuiltBecause: IndexFileError?) {
-        do {
-            let index = try load(from: path, expectedGeneration: generation, expectedDimension: dimension, configuration: configuration)
-            return (index, nil)
-        } catch let error as IndexFileError {
-            let index = AutoIndex(dimension: dimension, configuration: configuration)
-            try rebuild(index)
-            try index.save(to: path, generation: generation)
-            return (index, error)
-        }
-    }
+    /// Called after a rebuild is made and before it replaces the current index (tests check that searches
+    /// still answer at that moment).
+    public var rebuildWillReplace: (@Sendable () -> Void)?
 
-    /// Applies the switching rules; the caller holds the write lock.
+    /// Applies the switching rules. The caller holds `mutationLock`, so nothing changes the current index while
+    /// the replacement is built from it; searches (which, like the build, only read it) keep running, and the
+    /// exclusive lock is taken only to swap the finished index in.
     private func rebalance() {
+        let replacement: Storage
         switch storage {
         case let .exact(exact) where exact.count > configuration.threshold:
             let graph = HNSWIndex(dimension: dimension, parameters: configuration.hnsw, capacity: exact.count)
@@ -168,15 +170,17 @@ public final class AutoIndex: VectorIndex, @unchecked Sendable {
                 flat.append(contentsOf: vector)
             }
             flat.withUnsafeBufferPointer { try! graph.add(labels: labels, flatVectors: $0) }
-            storage = .hnsw(graph)
+            replacement = .hnsw(graph)
         case let .hnsw(graph) where graph.count < configuration.threshold / 2:
             let exact = ExactIndex(dimension: dimension, capacity: max(graph.count, 16))
             graph.forEachLive { label, vector in try! exact.add(label: label, vector: Array(vector)) }
-            storage = .exact(exact)
+            replacement = .exact(exact)
         case let .hnsw(graph) where Double(graph.deletedCount) > configuration.maxTombstoneFraction * Double(graph.elementCount):
-            storage = .hnsw(graph.compacted())
+            replacement = .hnsw(graph.compacted())
         default:
-            break
+            return
         }
+        rebuildWillReplace?()
+        lock.write { storage = replacement }
     }
 }

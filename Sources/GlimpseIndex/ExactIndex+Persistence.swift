@@ -2,10 +2,10 @@ import Foundation
 
 extension ExactIndex {
     /// Writes the index atomically (see `IndexFileHeader` for the format): sections VECS (rows) and LABL (labels).
-    public func save(to path: String, generation: UInt64) throws {
+    public func save(to path: String, origin: IndexOrigin) throws {
         let header = IndexFileHeader(
             kind: .exact, dimension: dimension, M: 0, count: count, liveCount: count, efConstruction: 0, ef: 0,
-            maxLevel: -1, sectionCount: 2, entryPoint: -1, generation: generation, levelSeed: 0)
+            maxLevel: -1, sectionCount: 2, entryPoint: -1, generation: origin.generation, levelSeed: 0, libraryID: origin.libraryID)
         let writer = try IndexFileWriter(path: path)
         try writer.write(header.encoded())
         try writer.writeSection(.vectors, vectors, count * dimension * 4)

@@ -3,7 +3,7 @@ import Foundation
 extension HNSWIndex {
     /// Writes the index atomically (see `IndexFileHeader` for the format): sections LVL0 (the layer-0 records,
     /// vectors and labels included), LEVL (levels), UPPR (upper-layer link blocks in id order), DELE (removal flags).
-    public func save(to path: String, generation: UInt64) throws {
+    public func save(to path: String, origin: IndexOrigin) throws {
         let n = elementCount
         let v = view
         var upperWords = 0
@@ -18,8 +18,8 @@ extension HNSWIndex {
         }
         let header = IndexFileHeader(
             kind: .hnsw, dimension: dimension, M: M, count: n, liveCount: count, efConstruction: efConstruction, ef: ef,
-            maxLevel: maxLevel, sectionCount: 4, entryPoint: entryPoint.map { Int($0) } ?? -1, generation: generation,
-            levelSeed: rng.state)
+            maxLevel: maxLevel, sectionCount: 4, entryPoint: entryPoint.map { Int($0) } ?? -1, generation: origin.generation,
+            levelSeed: rng.state, libraryID: origin.libraryID)
         let writer = try IndexFileWriter(path: path)
         try writer.write(header.encoded())
         try writer.writeSection(.level0, level0Base, n * recordSize)

@@ -46,6 +46,18 @@ public enum IndexFileError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// The library (by its UUID) and the generation of it that an index file reflects. An index whose library id is
+/// not the library's own (another library, or one deleted and created again) is never trusted.
+public struct IndexOrigin: Sendable, Equatable {
+    public static let noLibrary = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+    public var libraryID: UUID
+    public var generation: UInt64
+    public init(libraryID: UUID = IndexOrigin.noLibrary, generation: UInt64) {
+        self.libraryID = libraryID
+        self.generation = generation
+    }
+}
+
 /// Which index a file holds.
 public enum IndexFileKind: UInt32, Sendable {
     case exact = 1
@@ -54,11 +66,11 @@ public enum IndexFileKind: UInt32, Sendable {
 
 /// The fixed header of a Glimpse index file.
 ///
-/// File format (version 1, little-endian), one format for both index kinds:
+/// File format (version 2, little-endian), one format for both index kinds:
 ///
 ///     offset size
 ///          0    8  magic "GLIMPIDX"
-///          8    4  format version (1)
+///          8    4  format version (2)
 ///         12    4  kind: 1 exact, 2 HNSW
 ///         16    4  dimension
 ///         20    4  M (0 for exact)
@@ -69,10 +81,11 @@ public enum IndexFileKind: UInt32, Sendable {
 ///         48    4  maxLevel (-1 when empty)
 ///         52    4  number of sections
 ///         56    8  entry point (internal id, -1 when empty)
-///         64    8  generation: the caller's fingerprint of the library the index was built from
+///         64    8  generation: the library generation (change counter) the index reflects
 ///         72    8  level generator state (so that later inserts repeat)
-///         80    8  reserved (0)
-///         88    8  checksum of bytes 0..<88
+///         80   16  library id: the UUID of the library the index was built from (zero when it has none)
+///         96    8  reserved (0)
+///        104    8  checksum of bytes 0..<104
 ///
 /// then the sections, each a 24-byte header (4-byte tag, 4 bytes 0, 8-byte length, 8-byte checksum of the body)
 /// followed by `length` bytes. The reader checks every size against the header and the file size before it
@@ -81,8 +94,8 @@ public enum IndexFileKind: UInt32, Sendable {
 /// loss) leaves the old file or the new one, never half of one.
 public struct IndexFileHeader: Sendable, Equatable {
     public static let magic: [UInt8] = Array("GLIMPIDX".utf8)
-    public static let version: UInt32 = 1
-    static let size = 96
+    public static let version: UInt32 = 2
+    static let size = 112
 
     public var kind: IndexFileKind
     public var dimension: Int
@@ -96,6 +109,10 @@ public struct IndexFileHeader: Sendable, Equatable {
     public var entryPoint: Int
     public var generation: UInt64
     public var levelSeed: UInt64
+    public var libraryID: UUID
+
+    /// Which library, at which generation, the index reflects.
+    public var origin: IndexOrigin { IndexOrigin(libraryID: libraryID, generation: generation) }
 
     /// Reads and checks only the header: cheap, for deciding whether an index is stale.
     public static func read(from path: String) throws -> IndexFileHeader {
@@ -121,6 +138,7 @@ public struct IndexFileHeader: Sendable, Equatable {
         put(Int64(entryPoint))
         put(generation)
         put(levelSeed)
+        withUnsafeBytes(of: libraryID.uuid) { b.append(contentsOf: $0) }
         put(UInt64(0))
         put(b.withUnsafeBytes { glimpse_checksum64($0.baseAddress, $0.count, 0) })
         return b
@@ -274,8 +292,8 @@ final class IndexFileReader {
         guard version == IndexFileHeader.version else {
             throw IndexFileError.unsupportedVersion(path: path, found: version, supported: IndexFileHeader.version)
         }
-        let checksum = b.withUnsafeBytes { glimpse_checksum64($0.baseAddress, 88, 0) }
-        guard checksum == get(88, UInt64.self) else { throw IndexFileError.checksumMismatch(path: path, section: "header") }
+        let checksum = b.withUnsafeBytes { glimpse_checksum64($0.baseAddress, IndexFileHeader.size - 8, 0) }
+        guard checksum == get(IndexFileHeader.size - 8, UInt64.self) else { throw IndexFileError.checksumMismatch(path: path, section: "header") }
         let rawKind = get(12, UInt32.self)
         guard let found = IndexFileKind(rawValue: rawKind) else {
             throw IndexFileError.corrupt(path: path, reason: "unknown index kind \(rawKind)")
@@ -289,7 +307,8 @@ final class IndexFileReader {
             kind: found, dimension: Int(get(16, UInt32.self)), M: Int(get(20, UInt32.self)), count: Int(count),
             liveCount: Int(live), efConstruction: Int(get(40, UInt32.self)), ef: Int(get(44, UInt32.self)),
             maxLevel: Int(get(48, Int32.self)), sectionCount: Int(get(52, UInt32.self)), entryPoint: Int(get(56, Int64.self)),
-            generation: get(64, UInt64.self), levelSeed: get(72, UInt64.self))
+            generation: get(64, UInt64.self), levelSeed: get(72, UInt64.self),
+            libraryID: b.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(fromByteOffset: 80, as: uuid_t.self)) })
         guard header.dimension > 0, header.dimension <= 1 << 16 else {
             throw IndexFileError.corrupt(path: path, reason: "impossible dimension \(header.dimension)")
         }

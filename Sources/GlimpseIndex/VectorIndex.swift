@@ -47,11 +47,14 @@ public protocol VectorIndex: AnyObject, Sendable {
     /// The `k` labels whose vectors are most similar to `query`, best first, only those scoring at least
     /// `minScore` when it is given. Fewer than k when the index holds fewer.
     func search(_ query: [Float], k: Int, minScore: Float?) throws -> [SearchResult]
-    /// Writes the index atomically (temporary file, fsync, rename) with the caller's `generation` in the header.
-    func save(to path: String, generation: UInt64) throws
+    /// Writes the index atomically (temporary file, fsync, rename) with the caller's library id and generation in
+    /// the header.
+    func save(to path: String, origin: IndexOrigin) throws
 }
 
 extension VectorIndex {
+    /// Saves an index that belongs to no library (tools, tests).
+    public func save(to path: String, generation: UInt64) throws { try save(to: path, origin: IndexOrigin(generation: generation)) }
     public func search(_ query: [Float], k: Int) throws -> [SearchResult] { try search(query, k: k, minScore: nil) }
     public func add(labels: [Int64], vectors: [[Float]]) throws {
         precondition(labels.count == vectors.count, "labels and vectors differ in count")

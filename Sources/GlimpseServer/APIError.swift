@@ -22,6 +22,12 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
     case imageTooLarge(width: Int, height: Int, limitPixels: Int)
     case unsupportedImage(reason: String)
     case unauthorized
+    /// The `Host` header names neither a loopback name nor a loopback address (DNS rebinding) on a server without a token.
+    case forbiddenHost(String)
+    /// A state-changing request sent by a page of another site (`Origin` / `Sec-Fetch-Site`).
+    case crossSiteRequest(origin: String)
+    /// A text query longer than the limit, refused before tokenization.
+    case queryTooLong(bytes: Int, limit: Int)
     case indexingInProgress
     case nothingToIndex
     case internalFailure(String)
@@ -30,12 +36,13 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .routeNotFound, .imageNotFound, .imageFileMissing: .notFound
         case .methodNotAllowed: .methodNotAllowed
-        case .badParameter, .missingParameter, .emptyQuery, .malformedJSON, .malformedMultipart, .missingField, .badBase64:
+        case .badParameter, .missingParameter, .emptyQuery, .queryTooLong, .malformedJSON, .malformedMultipart, .missingField, .badBase64:
             .badRequest
         case .unsupportedContentType: .unsupportedMediaType
         case .uploadTooLarge, .imageTooLarge: .contentTooLarge
         case .unsupportedImage: .unprocessableContent
         case .unauthorized: .unauthorized
+        case .forbiddenHost, .crossSiteRequest: .forbidden
         case .indexingInProgress, .nothingToIndex: .conflict
         case .internalFailure: .internalServerError
         }
@@ -60,6 +67,9 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
         case .imageTooLarge: "image_too_large"
         case .unsupportedImage: "unsupported_image"
         case .unauthorized: "unauthorized"
+        case .forbiddenHost: "forbidden_host"
+        case .crossSiteRequest: "cross_site_request"
+        case .queryTooLong: "query_too_long"
         case .indexingInProgress: "indexing_in_progress"
         case .nothingToIndex: "nothing_to_index"
         case .internalFailure: "internal_error"
@@ -85,6 +95,11 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
         case let .imageTooLarge(width, height, limit): "the image is \(width)×\(height) pixels; the limit is \(limit) pixels"
         case let .unsupportedImage(reason): "cannot use this image: \(reason)"
         case .unauthorized: "missing or wrong bearer token"
+        case let .forbiddenHost(host):
+            "this server answers only to loopback host names (localhost, 127.0.0.1, [::1]), not \(host.debugDescription); serve with --host and --auth-token to reach it by another name"
+        case let .crossSiteRequest(origin):
+            "requests that change the library are not accepted from another site (\(origin)); allow one origin with --cors ORIGIN"
+        case let .queryTooLong(bytes, limit): "the query is \(bytes) bytes of UTF-8; the limit is \(limit)"
         case .indexingInProgress: "an indexing run is already in progress"
         case .nothingToIndex: "the library has no collection folders yet: run `glimpse index FOLDER` first"
         case let .internalFailure(message): message

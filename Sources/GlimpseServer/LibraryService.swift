@@ -7,25 +7,30 @@ import GlimpseModels
 import GlimpseStore
 
 /// What the HTTP layer asks of a library: search, images, uploads, deletions and rescans, over the same
-/// `Library`, vector index and model the CLI uses. The model is loaded before the first request; text queries
-/// go through a `TextQueryBatcher`; writes (upload, delete, rescan) run one at a time and are applied to the
-/// in-memory index from the library's change log, then saved.
+/// `Library`, `LibraryIndex`, `Searcher` and `Indexer` the CLI uses. The model is loaded before the first request;
+/// text queries go through a `TextQueryBatcher`; image decodes through a bounded queue. Writes (upload, delete,
+/// rescan) run one at a time: SQLite first, then the in-memory index catches up from the library's change log,
+/// and the index file is written in the background (and on shutdown) — a crash in between loses nothing, since
+/// the next start catches up from the database.
 public final class LibraryService: @unchecked Sendable {
     public let library: Library
     public let embedder: CLIPEmbedder
-    public let index: AutoIndex
+    public let index: LibraryIndex
+    public let searcher: Searcher
     public let configuration: ServerConfiguration
     public let metrics: ServerMetrics
     public let indexStatus = IndexStatusTracker()
     public let modelName: String
     public let thumbnails: ThumbnailWriter
     let batcher: TextQueryBatcher
+    let decodes: BlockingWorkQueue
 
     private let lock = NSLock()
-    private var indexedGeneration: Int64
     private var roots: [String]
     private var writing = false
     private var stopping = false
+    private var checkpointScheduled = false
+    private let checkpointQueue = DispatchQueue(label: "glimpse.index.checkpoint")
 
     /// Absolute, like every path the indexer stores.
     public var uploadsDirectory: String { FileScanner.absolute((library.directory as NSString).appendingPathComponent("uploads")) }
@@ -38,16 +43,16 @@ public final class LibraryService: @unchecked Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.thumbnails = ThumbnailWriter(decoder: ImageDecoder(maxPixels: configuration.maxPixels))
-        indexedGeneration = try library.generation()
-        let loaded = try LibraryIndex.load(library: library)
-        // A library with no model recorded yet loads as a placeholder index: give it the model's dimension.
-        index = loaded.dimension == embedder.embeddingDim ? loaded : AutoIndex(dimension: embedder.embeddingDim)
+        index = try LibraryIndex(library: library, dimension: embedder.embeddingDim)
+        searcher = Searcher(library: library, embedder: embedder, index: index)
+        decodes = BlockingWorkQueue(width: configuration.maxConcurrentDecodes)
         roots = try library.collectionRoots()
         batcher = TextQueryBatcher(maxBatch: configuration.maxQueryBatch) { [embedder, metrics] texts in
             metrics.recordQueryBatch(texts.count)
             return embedder.embed(texts: texts)
         }
-        metrics.setIndexSize(index.count)
+        metrics.setIndexSize(index.vectors.count)
+        if index.needsCheckpoint { scheduleCheckpoint() }
         // The first query is as fast as the others: touch every weight once now.
         _ = embedder.embed(text: "warm up")
     }
@@ -56,6 +61,7 @@ public final class LibraryService: @unchecked Sendable {
     public func shutdown() {
         lock.withLock { stopping = true }
         batcher.stop()
+        checkpointQueue.sync { checkpoint() }
     }
 
     // MARK: Reading
@@ -63,8 +69,8 @@ public final class LibraryService: @unchecked Sendable {
     public func info() throws -> LibraryInfo {
         // A model given as a folder shows as its folder name; Hub ids ("openai/clip-vit-base-patch32") as they are.
         let model = modelName.hasPrefix("/") || modelName.hasPrefix(".") ? (modelName as NSString).lastPathComponent : modelName
-        return LibraryInfo(status: "ok", images: index.count, model: model, dimension: embedder.embeddingDim,
-                    indexKind: index.kind.rawValue, version: "0.1.0")
+        return LibraryInfo(status: "ok", images: index.vectors.count, model: model, dimension: embedder.embeddingDim,
+                    indexKind: index.vectors.kind.rawValue, version: "0.1.0")
     }
 
     public func image(id: Int64) throws -> ImageRecord {
@@ -90,6 +96,10 @@ public final class LibraryService: @unchecked Sendable {
     // MARK: Search
 
     public func search(text: String, options: SearchOptions) async throws -> [SearchResult] {
+        // Refused before tokenization: the encoder reads 77 tokens at most, a few hundred bytes.
+        guard text.utf8.count <= configuration.maxQueryBytes else {
+            throw APIError.queryTooLong(bytes: text.utf8.count, limit: configuration.maxQueryBytes)
+        }
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw APIError.emptyQuery }
         let vector = await batcher.embed(text)
         return try search(vector: vector, options: options)
@@ -106,15 +116,10 @@ public final class LibraryService: @unchecked Sendable {
     }
 
     func search(vector: [Float], options: SearchOptions, excluding: Int64? = nil) throws -> [SearchResult] {
-        let k = options.offset + options.limit + (excluding == nil ? 0 : 1)
-        var found = try index.search(vector, k: k, minScore: options.minScore)
-        if let excluding { found.removeAll { $0.label == excluding } }
-        let page = Array(found.dropFirst(options.offset).prefix(options.limit))
-        let records = try library.images(ids: page.map(\.label))
-        return page.compactMap { hit in
-            guard let record = records[hit.label] else { return nil }
-            let image = info(for: record)
-            return SearchResult(id: hit.label, path: image.path, score: hit.score, width: record.width, height: record.height,
+        try searcher.search(vector: vector, limit: options.limit, offset: options.offset, minScore: options.minScore,
+                            excluding: excluding).map { hit in
+            let image = info(for: hit.image)
+            return SearchResult(id: hit.id, path: image.path, score: hit.score, width: hit.width, height: hit.height,
                                 thumbnailURL: image.thumbnailURL, url: image.url)
         }
     }
@@ -123,7 +128,7 @@ public final class LibraryService: @unchecked Sendable {
     func embed(imageBytes: [UInt8]) async throws -> [Float] {
         let decoder = ImageDecoder(maxPixels: configuration.maxPixels)
         let embedder = self.embedder
-        return try await Self.offload {
+        return try await decodes.run {
             let image = try Self.decode(imageBytes, decoder: decoder, shrinkTarget: embedder.preprocessor.shrinkOnLoadTarget)
             return try embedder.embedDecoded([.success(embedder.preprocessor.pixelValues(image))])[0].get()
         }
@@ -144,13 +149,6 @@ public final class LibraryService: @unchecked Sendable {
         }
     }
 
-    /// Runs blocking work (decoding, the model, SQLite writes) off Swift's cooperative pool.
-    static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-        }
-    }
-
     // MARK: Thumbnails and files
 
     /// JPEG bytes of the image's thumbnail, made now (and kept) when index time did not make it.
@@ -160,7 +158,7 @@ public final class LibraryService: @unchecked Sendable {
         if let data = FileManager.default.contents(atPath: path) { return data }
         guard FileManager.default.fileExists(atPath: record.path) else { throw APIError.imageFileMissing(id: id) }
         let (library, thumbnails) = (self.library, self.thumbnails)
-        return try await Self.offload {
+        return try await decodes.run {
             do {
                 let written = try thumbnails.write(id: id, path: record.path, library: library)
                 return try Data(contentsOf: URL(fileURLWithPath: written))
@@ -170,11 +168,10 @@ public final class LibraryService: @unchecked Sendable {
         }
     }
 
-    public func file(for record: ImageRecord) throws -> Data {
-        guard let data = FileManager.default.contents(atPath: record.path) else {
-            throw APIError.imageFileMissing(id: record.id ?? 0)
-        }
-        return data
+    /// The path of the image's file, checked to be there (the route streams it).
+    public func file(for record: ImageRecord) throws -> String {
+        guard FileManager.default.isReadableFile(atPath: record.path) else { throw APIError.imageFileMissing(id: record.id ?? 0) }
+        return record.path
     }
 
     // MARK: Writing
@@ -188,17 +185,35 @@ public final class LibraryService: @unchecked Sendable {
 
     private func endWrite() { lock.withLock { writing = false } }
 
-    /// Applies what changed in SQLite since the index last saw it, and saves the index file.
+    /// Brings the in-memory index up to date with SQLite (only the rows changed since it last looked), and
+    /// schedules writing the index file.
     func applyChanges() throws {
-        let since = lock.withLock { indexedGeneration }
-        let generation = try library.generation()
-        let changes = try library.changes(since: since)
-        for id in changes.removals { _ = index.remove(label: id) }
-        if !changes.upserts.isEmpty { try index.add(labels: changes.upserts.map(\.0), vectors: changes.upserts.map(\.1)) }
-        try index.save(to: LibraryIndex.path(library), generation: UInt64(generation))
+        try index.catchUp()
         let roots = try library.collectionRoots()
-        lock.withLock { indexedGeneration = generation; self.roots = roots }
-        metrics.setIndexSize(index.count)
+        lock.withLock { self.roots = roots }
+        metrics.setIndexSize(index.vectors.count)
+        scheduleCheckpoint()
+    }
+
+    /// Writes the index file `checkpointDelay` after the first write that needs it (so a burst of uploads costs
+    /// one write of the file), off the request path; searches keep answering meanwhile.
+    private func scheduleCheckpoint() {
+        let schedule: Bool = lock.withLock {
+            guard !checkpointScheduled, !stopping else { return false }
+            checkpointScheduled = true
+            return true
+        }
+        guard schedule else { return }
+        checkpointQueue.asyncAfter(deadline: .now() + configuration.checkpointDelay) { [weak self] in
+            guard let self else { return }
+            lock.withLock { checkpointScheduled = false }
+            checkpoint()
+        }
+    }
+
+    /// Writes the index file now if it lags; a failure is logged and retried at the next write or shutdown.
+    private func checkpoint() {
+        do { try index.checkpoint() } catch { FileHandle.standardError.write(Data("glimpse: cannot write the index file: \(error)\n".utf8)) }
     }
 
     func makeIndexer() -> Indexer {
@@ -207,27 +222,29 @@ public final class LibraryService: @unchecked Sendable {
         return indexer
     }
 
-    /// Stores an uploaded image in the library's `uploads/` folder (named by its content hash) and indexes it.
+    /// Stores an uploaded image in the library's `uploads/` folder (named by its content hash) and indexes that
+    /// file alone: the cost does not grow with the library.
     public func upload(imageBytes bytes: [UInt8]) async throws -> ImageRecord {
         let decoder = ImageDecoder(maxPixels: configuration.maxPixels)
         try beginWrite()
         defer { endWrite() }
-        return try await Self.offload { [self] in
+        return try await decodes.run { [self] in
             _ = try Self.decode(bytes, decoder: decoder, shrinkTarget: 64)  // refuse bad images before storing them
             let ext = ImageSniffer.fileExtension(bytes) ?? "img"
             let name = bytes.withUnsafeBytes { ContentHash.hex(ContentHash.hash($0)) } + "." + ext
             let path = (uploadsDirectory as NSString).appendingPathComponent(name)
-            if !FileManager.default.fileExists(atPath: path) {
+            let created = !FileManager.default.fileExists(atPath: path)
+            if created {
                 try FileManager.default.createDirectory(atPath: uploadsDirectory, withIntermediateDirectories: true)
                 try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
             }
-            let summary = try makeIndexer().index(roots: [uploadsDirectory])
-            try applyChanges()
-            guard let record = try library.image(path: path) else {
-                let reason = summary.failed.first { $0.path == path }?.error ?? "it could not be indexed"
-                try? FileManager.default.removeItem(atPath: path)
-                throw APIError.unsupportedImage(reason: reason)
+            if !lock.withLock({ roots.contains(uploadsDirectory) }) { try library.addCollectionRoots([uploadsDirectory]) }
+            let record: ImageRecord
+            do { record = try makeIndexer().index(file: path) } catch let failure as IndexFailure {
+                if created { try? FileManager.default.removeItem(atPath: path) }
+                throw APIError.unsupportedImage(reason: failure.error)
             }
+            try applyChanges()
             return record
         }
     }
@@ -238,7 +255,7 @@ public final class LibraryService: @unchecked Sendable {
         let record = try image(id: id)
         try beginWrite()
         defer { endWrite() }
-        try await Self.offload { [self] in
+        try await decodes.run { [self] in
             try library.removeImages(ids: [id])
             try applyChanges()
             try? FileManager.default.removeItem(atPath: library.thumbnailPath(id: id))

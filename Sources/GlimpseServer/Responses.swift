@@ -27,12 +27,28 @@ enum Responses {
     /// A cacheable body: answers 304 when the client already has this version (`If-None-Match`).
     static func cached(_ data: Data, contentType: String, etag: String, cacheControl: String, request: Request) -> Response {
         let headers: HTTPFields = [.eTag: etag, .cacheControl: cacheControl]
-        if let match = request.headers[.ifNoneMatch],
-           match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
-            var notModified = headers
-            notModified[.contentLength] = "0"
-            return Response(status: .notModified, headers: notModified)
-        }
+        if let notModified = notModified(etag: etag, headers: headers, request: request) { return notModified }
         return bytes(data, contentType: contentType, headers: headers)
+    }
+
+    /// A cacheable file, streamed from disk in chunks (never read whole into memory).
+    static func file(_ path: String, contentType: String, etag: String, cacheControl: String, request: Request,
+                     context: GlimpseRequestContext) async throws -> Response {
+        var headers: HTTPFields = [.eTag: etag, .cacheControl: cacheControl]
+        if let notModified = notModified(etag: etag, headers: headers, request: request) { return notModified }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        let body = try await FileIO().loadFile(path: path, context: context, chunkLength: 64 * 1024)
+        headers[.contentType] = contentType
+        if let size { headers[.contentLength] = String(size) }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// 304 when the client already has this version (`If-None-Match`).
+    private static func notModified(etag: String, headers: HTTPFields, request: Request) -> Response? {
+        guard let match = request.headers[.ifNoneMatch],
+              match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) else { return nil }
+        var notModified = headers
+        notModified[.contentLength] = "0"
+        return Response(status: .notModified, headers: notModified)
     }
 }

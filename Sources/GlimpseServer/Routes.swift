@@ -88,9 +88,9 @@ public enum Routes {
             },
             Endpoint(.get, "/api/images/{id}/file") { request, context in
                 let record = try service.image(id: RequestParsing.id(context))
-                let data = try service.file(for: record)
-                return Responses.cached(data, contentType: ImageSniffer.contentType(format: record.format),
-                                        etag: "\"f-\(record.contentHash)\"", cacheControl: "public, max-age=3600", request: request)
+                return try await Responses.file(try service.file(for: record), contentType: ImageSniffer.contentType(format: record.format),
+                                                etag: "\"f-\(record.contentHash)\"", cacheControl: "public, max-age=3600",
+                                                request: request, context: context)
             },
             Endpoint(.get, "/api/images/{id}/similar") { request, context in
                 let start = clock.now
@@ -105,8 +105,9 @@ public enum Routes {
         ]
     }
 
-    /// The router over `service`: endpoints, then middleware (access log and metrics outermost, CORS when
-    /// configured, JSON errors, bearer auth when configured).
+    /// The router over `service`: middleware (access log and metrics outermost, CORS when configured, JSON errors,
+    /// the same-origin guard), then the endpoints, each under `/api` and `/metrics` wrapped in the token check when
+    /// a token is configured (see `TokenAuthorization`).
     public static func router(_ service: LibraryService) -> Router<GlimpseRequestContext> {
         let router = Router(context: GlimpseRequestContext.self)
         let configuration = service.configuration
@@ -116,9 +117,13 @@ public enum Routes {
                                                   allowMethods: [.get, .post, .delete, .options]))
         }
         router.add(middleware: ErrorMiddleware())
-        if let token = configuration.authToken { router.add(middleware: AuthMiddleware(token: token)) }
+        router.add(middleware: SameOriginMiddleware(requireLoopbackHost: configuration.authToken == nil,
+                                                    allowedOrigin: configuration.corsOrigin))
+        let authorization = configuration.authToken.map(TokenAuthorization.init)
         for endpoint in endpoints(service) {
-            router.on(RouterPath(endpoint.path), method: endpoint.method, use: endpoint.handler)
+            var handler = endpoint.handler
+            if let authorization, TokenAuthorization.protects(template: endpoint.path) { handler = authorization.wrap(handler) }
+            router.on(RouterPath(endpoint.path), method: endpoint.method, use: handler)
         }
         return router
     }

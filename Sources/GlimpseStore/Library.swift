@@ -8,7 +8,13 @@ import GRDB
 /// transaction, so a crash (even kill -9) leaves every committed change and nothing half-written (WAL mode).
 public final class Library: @unchecked Sendable {
     public let directory: String
-    let database: DatabaseQueue
+    /// WAL with a pool of readers: reads (searches, the server) never wait for a running index job's writes.
+    let database: DatabasePool
+    /// Made when the library is created and never changed: derived files (the vector index) record it, so a file
+    /// from another library, or from an earlier library at the same path, is never mistaken for this one's.
+    public private(set) var id = UUID()
+    /// Work done by reads that scale with the library (rows fetched), for tests and metrics.
+    public let statistics = LibraryStatistics()
 
     public static let databaseFileName = "library.sqlite"
     public var indexDirectory: String { (directory as NSString).appendingPathComponent("index") }
@@ -35,18 +41,20 @@ public final class Library: @unchecked Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         do {
-            database = try DatabaseQueue(path: databasePath, configuration: configuration)
-            // Switch to WAL once, when the file is new: the switch needs the database to itself, and readers of a
-            // library that another process is indexing must not fight the writer for it.
-            let mode = try database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
-            if mode?.lowercased() != "wal" {
-                try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
-            }
+            // The pool switches a new file to WAL (once: a WAL database stays WAL), so readers of a library that
+            // another process is indexing never fight the writer for it.
+            database = try DatabasePool(path: databasePath, configuration: configuration)
             if try !database.read({ db in try Self.migrator.hasCompletedMigrations(db) }) { try Self.migrator.migrate(database) }
+            guard let text = try setting(Self.idKey), let id = UUID(uuidString: text) else {
+                throw StoreError.notALibrary(path: databasePath, reason: "the library has no valid id")
+            }
+            self.id = id
         } catch let error as DatabaseError {
             throw StoreError.notALibrary(path: databasePath, reason: error.message ?? "\(error)")
         }
     }
+
+    static let idKey = "library.id"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -75,6 +83,9 @@ public final class Library: @unchecked Sendable {
                 t.column("imageId", .integer).notNull()
                 t.column("generation", .integer).notNull().indexed()
             }
+        }
+        migrator.registerMigration("v3: library identity") { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO setting (key, value) VALUES (?, ?)", arguments: [idKey, UUID().uuidString])
         }
         return migrator
     }
@@ -125,14 +136,16 @@ public final class Library: @unchecked Sendable {
         return try generation(db)
     }
 
-    /// Embeddings written, and images removed, after generation `since` (for updating a vector index in place).
-    public func changes(since: Int64) throws -> (upserts: [(Int64, [Float])], removals: [Int64]) {
+    /// Embeddings written, and images removed, after generation `since` (for updating a vector index in place),
+    /// and the generation they bring the index to, read in one snapshot.
+    public func changes(since: Int64) throws -> (upserts: [(Int64, [Float])], removals: [Int64], generation: Int64) {
         try database.read { db in
             let upserts = try Row.fetchAll(db, sql: "SELECT id, embedding FROM image WHERE generation > ?", arguments: [since]).map {
                 (($0["id"] as Int64), ImageRecord.decode($0["embedding"]))
             }
             let removals = try Int64.fetchAll(db, sql: "SELECT imageId FROM removal WHERE generation > ?", arguments: [since])
-            return (upserts, removals)
+            statistics.read(rows: upserts.count + removals.count)
+            return (upserts, removals, try Self.generation(db))
         }
     }
 
@@ -142,11 +155,13 @@ public final class Library: @unchecked Sendable {
 
     /// Path, size, mtime and hash of every stored image (for change detection).
     public func fileStates() throws -> [StoredFileState] {
-        try database.read { db in
+        let states = try database.read { db in
             try Row.fetchAll(db, sql: "SELECT id, path, size, mtimeNanoseconds, contentHash FROM image").map {
                 StoredFileState(id: $0["id"], path: $0["path"], size: $0["size"], mtimeNanoseconds: $0["mtimeNanoseconds"], contentHash: $0["contentHash"])
             }
         }
+        statistics.read(rows: states.count)
+        return states
     }
 
     /// Length of some stored embedding (nil when the library is empty).
@@ -172,6 +187,7 @@ public final class Library: @unchecked Sendable {
             let cursor = try Row.fetchCursor(db, sql: "SELECT id, embedding FROM image ORDER BY id")
             while let row = try cursor.next() {
                 let data: Data = row["embedding"]
+                statistics.read(rows: 1)
                 try body(row["id"], ImageRecord.decode(data))
             }
         }

@@ -54,7 +54,7 @@ struct IndexCommand: AsyncParsableCommand {
         let interrupt = Interrupt()
         interrupt.install()
         let summary = try indexer.index(roots: paths, shouldStop: { interrupt.requested })
-        try LibraryIndex.refresh(library: library)
+        try LibraryIndex(library: library).checkpoint()
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -40,7 +40,9 @@ struct SearchCommand: AsyncParsableCommand {
     func run() async throws {
         let opened = try await OpenedLibrary.open(libraryOptions.directory, create: false, modelOptions: modelOptions)
         let library = opened.library, embedder = opened.embedder
-        let searcher = Searcher(library: library, embedder: embedder, index: try LibraryIndex.load(library: library))
+        let index = try LibraryIndex(library: library)
+        try? index.checkpoint()  // a cache: a read-only library still searches
+        let searcher = Searcher(library: library, embedder: embedder, index: index)
         let hits: [SearchHit]
         do {
             if let image { hits = try searcher.search(imagePath: image, limit: limit, minScore: minScore) }

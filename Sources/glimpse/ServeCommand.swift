@@ -70,7 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                 maxUploadBytes: maxUploadMb * 1024 * 1024, maxPixels: maxPixels)
         let service = try LibraryService(library: library, embedder: embedder, modelName: modelName, configuration: configuration)
         logger.info("library loaded", metadata: [
-            "library": .string(library.directory), "images": .stringConvertible(service.index.count),
+            "library": .string(library.directory), "images": .stringConvertible(service.index.vectors.count),
             "model": .string(modelName), "url": .string("http://\(host.contains(":") ? "[\(host)]" : host):\(port)/"),
         ])
         try await GlimpseServer.run(service: service, logger: logger)

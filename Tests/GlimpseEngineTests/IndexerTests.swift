@@ -29,12 +29,12 @@ final class IndexerTests: XCTestCase {
     func index(maxPixels: Int = 100_000_000) throws -> IndexSummary {
         let embedder = try CLIPEmbedder(directory: Self.fixtures + "/models/clip-tiny-f32", decoder: ImageDecoder(maxPixels: maxPixels), fastDecode: false)
         let summary = try Indexer(library: library, embedder: embedder, batchSize: 4).index(roots: [folder])
-        try LibraryIndex.refresh(library: library)
+        try LibraryIndex(library: library).checkpoint()
         return summary
     }
 
     func searcher() throws -> Searcher {
-        Searcher(library: library, embedder: Self.embedder, index: try LibraryIndex.load(library: library))
+        Searcher(library: library, embedder: Self.embedder, index: try LibraryIndex(library: library))
     }
 
     func path(_ name: String) -> String {

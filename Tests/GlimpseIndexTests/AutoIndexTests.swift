@@ -28,36 +28,51 @@ final class AutoIndexTests: XCTestCase {
         XCTAssertTrue(index.contains(label: 305))
     }
 
-    func testOpenOrRebuild() throws {
+    func testLoadRefusesMissingStaleCorruptAndForeignFiles() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/library.idx"
-        let base = clusteredVectors(count: 50, dimension: 8, clusters: 2, seed: 22)
-        var rebuilds = 0
-        func open(_ generation: UInt64) throws -> (AutoIndex, IndexFileError?) {
-            try AutoIndex.openOrRebuild(path: path, dimension: 8, generation: generation) { index in
-                rebuilds += 1
-                try index.add(labels: (0..<50).map(Int64.init), vectors: base)
-            }
+        XCTAssertThrowsError(try AutoIndex.load(from: path)) { error in
+            if case .cannotOpen = error as? IndexFileError {} else { XCTFail("missing file: \(error)") }
         }
-        let (first, why) = try open(1)
-        if case .cannotOpen = why {} else { XCTFail("missing file should rebuild, got \(String(describing: why))") }
-        XCTAssertEqual(first.count, 50)
-        let (second, none) = try open(1)
-        XCTAssertNil(none)
-        XCTAssertEqual(second.count, 50)
-        XCTAssertEqual(rebuilds, 1)
-        let (_, stale) = try open(2)
-        XCTAssertEqual(stale, .stale(path: path, found: 1, expected: 2))
-        XCTAssertEqual(rebuilds, 2)
+        let base = clusteredVectors(count: 50, dimension: 8, clusters: 2, seed: 22)
+        let index = AutoIndex(dimension: 8)
+        try index.add(labels: (0..<50).map(Int64.init), vectors: base)
+        let library = UUID()
+        try index.save(to: path, origin: IndexOrigin(libraryID: library, generation: 1))
+        XCTAssertEqual(try IndexFileHeader.read(from: path).origin, IndexOrigin(libraryID: library, generation: 1))
+        XCTAssertEqual(try AutoIndex.load(from: path, expectedGeneration: 1).count, 50)
+        XCTAssertThrowsError(try AutoIndex.load(from: path, expectedGeneration: 2)) { error in
+            XCTAssertEqual(error as? IndexFileError, .stale(path: path, found: 1, expected: 2))
+        }
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         bytes[bytes.count - 3] ^= 0xFF
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let (third, corrupt) = try open(2)
-        if case .checksumMismatch = corrupt {} else { XCTFail("corrupt file should rebuild, got \(String(describing: corrupt))") }
-        XCTAssertEqual(third.count, 50)
-        XCTAssertEqual(rebuilds, 3)
+        XCTAssertThrowsError(try AutoIndex.load(from: path)) { error in
+            if case .checksumMismatch = error as? IndexFileError {} else { XCTFail("corrupt file: \(error)") }
+        }
         XCTAssertThrowsError(try AutoIndex.load(from: path, expectedDimension: 9))
+    }
+
+    /// Switching to HNSW (and compaction) builds the new graph without the lock searches take: a search started
+    /// while the finished graph waits to replace the exact index answers at once.
+    func testSearchesAnswerWhileTheGraphIsRebuilt() throws {
+        let base = clusteredVectors(count: 300, dimension: 8, clusters: 3, seed: 29)
+        let index = AutoIndex(dimension: 8, configuration: .init(threshold: 200, hnsw: .init(M: 8, efConstruction: 40)))
+        try index.add(labels: (0..<150).map(Int64.init), vectors: Array(base[0..<150]))
+        let answered = Flag()
+        index.rebuildWillReplace = { [unowned index] in
+            let done = DispatchSemaphore(value: 0)
+            DispatchQueue.global().async {
+                answered.value = (try? index.search(base[7], k: 1).first?.label) == 7
+                done.signal()
+            }
+            if done.wait(timeout: .now() + 30) == .timedOut { answered.value = false }
+        }
+        try index.add(labels: (150..<300).map(Int64.init), vectors: Array(base[150..<300]))
+        XCTAssertTrue(answered.value, "a search during the rebuild did not answer")
+        XCTAssertEqual(index.kind, .hnsw)
+        XCTAssertEqual(try index.search(base[250], k: 1).first?.label, 250)
     }
 
     func testSaveAndLoadBothKinds() throws {
@@ -88,4 +103,9 @@ final class AutoIndexTests: XCTestCase {
         XCTAssertEqual(back.values, m.values)
         XCTAssertEqual(back.row(2), [5, -6.5])
     }
+}
+
+
+private final class Flag: @unchecked Sendable {
+    var value = false
 }

@@ -187,17 +187,17 @@ final class HNSWIndexTests: XCTestCase {
         expect(try variant("empty.idx") { $0 = [] }) { if case .truncated = $0 { true } else { false } }
         expect(try variant("magic.idx") { $0[0] = UInt8(ascii: "X") }) { $0 == .badMagic(path: dir + "/magic.idx") }
         expect(try variant("text.idx") { $0 = Array("hello, this is not an index at all".utf8) }) { if case .badMagic = $0 { true } else { false } }
-        expect(try variant("version.idx") { $0[8] = 9 }) { if case .unsupportedVersion(_, 9, 1) = $0 { true } else { false } }
+        expect(try variant("version.idx") { $0[8] = 9 }) { if case .unsupportedVersion(_, 9, 2) = $0 { true } else { false } }
         expect(try variant("header.idx") { $0[20] ^= 0x01 }) { $0 == .checksumMismatch(path: dir + "/header.idx", section: "header") }
         expect(try variant("flipped.idx") { $0[$0.count / 2] ^= 0x40 }) { if case .checksumMismatch = $0 { true } else { false } }
         expect(try variant("truncated.idx") { $0.removeLast(100) }) { if case .truncated = $0 { true } else { false } }
         expect(try variant("half.idx") { $0.removeLast($0.count / 2) }) { if case .truncated = $0 { true } else { false } }
-        expect(try variant("headeronly.idx") { $0.removeLast($0.count - 96) }) { if case .truncated = $0 { true } else { false } }
+        expect(try variant("headeronly.idx") { $0.removeLast($0.count - IndexFileHeader.size) }) { if case .truncated = $0 { true } else { false } }
         expect(try variant("trailing.idx") { $0.append(contentsOf: [1, 2, 3]) }) { if case .corrupt = $0 { true } else { false } }
 
         // A link to a missing element with valid checksums: caught by the structure check, not by a crash.
         expect(try variant("badlink.idx") { bytes in
-            let body = 96 + 24
+            let body = IndexFileHeader.size + 24
             let linkAt = body + index.linksOffset  // element 0's link count, then its links
             bytes.withUnsafeMutableBytes { raw in
                 raw.storeBytes(of: UInt32(1), toByteOffset: linkAt, as: UInt32.self)

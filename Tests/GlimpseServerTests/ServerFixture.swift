@@ -35,7 +35,7 @@ struct ServerFixture {
         let indexer = Indexer(library: library, embedder: embedder, batchSize: 4)
         if thumbnails { indexer.thumbnails = ThumbnailWriter() }
         _ = try indexer.index(roots: [folder])
-        try LibraryIndex.refresh(library: library)
+        try LibraryIndex(library: library).checkpoint()
         service = try LibraryService(library: library, embedder: embedder, modelName: "clip-tiny-f32", configuration: configuration)
     }
 
@@ -54,10 +54,10 @@ struct ServerFixture {
         Array(try Data(contentsOf: URL(fileURLWithPath: fixtures + "/images/" + name)))
     }
 
-    /// Runs `body` against the router in memory (no socket).
-    func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = Application(router: Routes.router(service))
-        try await app.test(.router) { client in try await body(client) }
+    /// Runs `body` against the router in memory (no socket), or through a real server on loopback (`.live`).
+    func test(_ mode: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = Application(router: Routes.router(service), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(mode) { client in try await body(client) }
     }
 }
 
