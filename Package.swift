@@ -62,7 +62,7 @@ let package = Package(
                     exclude: ["make_resampler_expectations.py", "Resources"]),
         .testTarget(name: "GlimpseModelsTests", dependencies: ["GlimpseModels"]),
         .testTarget(name: "GlimpseIndexTests", dependencies: ["GlimpseIndex"]),
-        .testTarget(name: "GlimpseStoreTests", dependencies: ["GlimpseStore"]),
+        .testTarget(name: "GlimpseStoreTests", dependencies: ["GlimpseStore", "GlimpseIndex", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "GlimpseEngineTests", dependencies: ["GlimpseEngine"]),
         .testTarget(name: "GlimpseServerTests", dependencies: [
             "GlimpseServer", "GlimpseEngine", "GlimpseStore", "GlimpseModels",
