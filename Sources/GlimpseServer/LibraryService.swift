@@ -185,6 +185,9 @@ public final class LibraryService: @unchecked Sendable {
 
     private func endWrite() { lock.withLock { writing = false } }
 
+    /// True while an upload, a deletion or a rescan holds the library.
+    public var isWriting: Bool { lock.withLock { writing } }
+
     /// Brings the in-memory index up to date with SQLite (only the rows changed since it last looked), and
     /// schedules writing the index file.
     func applyChanges() throws {
