@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the HTTP API from its own OpenAPI document with schemathesis (PyPI), bounded: at most 20 examples per
-# operation and 240 s in all. Passes when no request gets a 5xx (or kills the server). Everything on 127.0.0.1,
+# operation and 240 s a run, once without a token and once with one. Passes when no request gets a 5xx (or kills
+# the server). Everything on 127.0.0.1,
 # over a throw-away library built from the fixtures with the tiny model.
 #   scripts/fuzz-api.sh [path/to/glimpse]   (default: the debug build)
 set -euo pipefail
@@ -12,16 +13,22 @@ model=Tests/Fixtures/models/clip-tiny-f32
 mkdir -p "$work/photos"
 cp Tests/Fixtures/images/{astronaut_baseline.jpg,coffee_progressive.jpg,rocket_444.jpg,chelsea_palette.png,camera_gray.jpg} "$work/photos/"
 "$binary" index --library "$work/library" --model "$model" "$work/photos" >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$binary" serve --library "$work/library" --model "$model" --host 127.0.0.1 --port "$port" --max-upload-mb 2 \
-  --log-level warning 2>"$work/serve.log" &
-server=$!
-cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { [ -n "${server:-}" ] && { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }; rm -rf "$work"; }
 trap cleanup EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
-status=0
-timeout 240 schemathesis run "http://127.0.0.1:$port/openapi.json" --checks not_a_server_error --max-examples 20 \
-  --request-timeout 20 --workers 2 --generation-deterministic --no-color || status=$?
-if ! kill -0 "$server" 2>/dev/null; then echo "fuzz-api: the server died"; cat "$work/serve.log"; exit 1; fi
-if [ "$status" -ne 0 ]; then echo "fuzz-api: schemathesis found server errors (exit $status)"; tail -50 "$work/serve.log"; exit "$status"; fi
-echo "fuzz-api: no 5xx"
+# Once without a token (loopback), once with one: with it, every /api operation is sent with the token.
+for token in "" "fuzz-$RANDOM$RANDOM"; do
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  auth=(); header=(); mode="token unset"
+  if [ -n "$token" ]; then auth=(--auth-token "$token"); header=(--header "Authorization: Bearer $token"); mode="token set"; fi
+  "$binary" serve --library "$work/library" --model "$model" --host 127.0.0.1 --port "$port" --max-upload-mb 2 \
+    --log-level warning "${auth[@]}" 2>"$work/serve.log" &
+  server=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+  status=0
+  timeout 240 schemathesis run "http://127.0.0.1:$port/openapi.json" --checks not_a_server_error --max-examples 20 \
+    --request-timeout 20 --workers 2 --generation-deterministic --no-color "${header[@]}" || status=$?
+  if ! kill -0 "$server" 2>/dev/null; then echo "fuzz-api: the server died"; cat "$work/serve.log"; exit 1; fi
+  if [ "$status" -ne 0 ]; then echo "fuzz-api: schemathesis found server errors (exit $status, $mode)"; tail -50 "$work/serve.log"; exit "$status"; fi
+  kill "$server"; wait "$server" 2>/dev/null || true; server=""
+  echo "fuzz-api: no 5xx ($mode)"
+done

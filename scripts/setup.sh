@@ -7,8 +7,8 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-packages=(build-essential pkg-config libvips-dev libopenblas-dev libdnnl-dev libsqlite3-dev curl ca-certificates
-  chromium chromium-driver wrk)  # the last three: the web UI's browser test and the serve load benchmark
+packages=(build-essential pkg-config libvips-dev libopenblas-dev libdnnl-dev libsqlite3-dev sqlite3 curl ca-certificates
+  python3 python3-pip chromium chromium-driver wrk)  # sqlite3, python3: the crash test; the last three: the browser test and load benchmark
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -31,6 +31,12 @@ if ! command -v swift >/dev/null 2>&1; then
   $SUDO tar -xzf "$tmp/swift.tar.gz" -C /opt/swift --strip-components=2
   echo 'export PATH=/opt/swift/bin:$PATH' | $SUDO tee /etc/profile.d/swift.sh >/dev/null
   export PATH=/opt/swift/bin:$PATH
+fi
+
+# The API fuzzer (scripts/fuzz-api.sh, run by .ci/run): from PyPI; the run skips it if it cannot be installed.
+if ! command -v schemathesis >/dev/null 2>&1; then
+  python3 -m pip install -q schemathesis 2>/dev/null || python3 -m pip install -q --break-system-packages schemathesis 2>/dev/null \
+    || echo "setup: could not install schemathesis; the API fuzz run will be skipped"
 fi
 
 if [ "${1:-}" = "--dev" ]; then
