@@ -371,6 +371,15 @@ final class APITests: XCTestCase {
             for i in 0..<32 { group.addTask { try await service.search(text: "query number \(i)", options: options).count } }
             for try await count in group { XCTAssertEqual(count, 3) }
         }
+        // Each distinct query was encoded exactly once, in batches of at most maxQueryBatch (16).
+        let metrics = service.metrics.render()
+        func value(_ name: String) -> Double? {
+            metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+        }
+        XCTAssertEqual(value("glimpse_text_query_batch_size_sum"), 32, metrics)
+        let batches = try XCTUnwrap(value("glimpse_text_query_batch_size_count"))
+        XCTAssertEqual(value(#"glimpse_text_query_batch_size_bucket{le="16.0"}"#) ?? value(#"glimpse_text_query_batch_size_bucket{le="16"}"#), batches)
+        XCTAssertGreaterThanOrEqual(batches, 2, "32 queries cannot fit one batch of 16")
     }
 }
 
