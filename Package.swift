@@ -30,14 +30,10 @@ let package = Package(
         .target(name: "CGlimpseKernels", dependencies: ["CDNNL"], cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])],
                 linkerSettings: [.linkedLibrary("dnnl")]),
 
-        .target(name: "GlimpseTensor", dependencies: ["COpenBLAS", "CGlimpseKernels"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
-        .target(name: "GlimpseImage", dependencies: ["CVipsShim", "CVips"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
-        .target(name: "GlimpseModels", dependencies: ["GlimpseTensor", "GlimpseImage"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
-        .target(name: "GlimpseIndex", dependencies: ["GlimpseTensor", "CGlimpseKernels"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "GlimpseTensor", dependencies: ["COpenBLAS", "CGlimpseKernels"]),
+        .target(name: "GlimpseImage", dependencies: ["CVipsShim", "CVips"]),
+        .target(name: "GlimpseModels", dependencies: ["GlimpseTensor", "GlimpseImage"]),
+        .target(name: "GlimpseIndex", dependencies: ["GlimpseTensor", "CGlimpseKernels"]),
         .target(name: "GlimpseStore", dependencies: ["GlimpseIndex", "GlimpseModels", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "GlimpseEngine", dependencies: ["GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "CVipsShim"]),
         .target(name: "GlimpseServer", dependencies: [

@@ -19,10 +19,37 @@ enum BMPDecoder {
         var masks: (r: UInt32, g: UInt32, b: UInt32, a: UInt32)?
     }
 
-    enum Failure: Error {
+    enum Failure: Error, Equatable {
         case notBMP
         case unsupported(String)
         case truncated
+        /// The header's pixel data offset lies at or beyond the end of the file.
+        case dataOffsetBeyondFile(offset: Int, fileSize: Int)
+        /// Width × height (or a row's byte length) does not fit the address space.
+        case dimensionsOverflow(width: Int, height: Int)
+    }
+
+    /// The whole BMP path of `ImageDecoder`: header, pixel limit, pixels, with every failure an `ImageError`
+    /// that names `name`. Safe on any bytes: hostile headers give errors, never a trap or a read outside `b`.
+    static func decode(_ b: UnsafeRawBufferPointer, name: String, maxPixels: Int) throws -> RGBImage {
+        do {
+            let header = try readHeader(b)
+            let (pixels, overflow) = header.width.multipliedReportingOverflow(by: header.height)
+            if overflow || pixels > maxPixels {
+                throw ImageError.tooManyPixels(path: name, width: header.width, height: header.height, limit: maxPixels)
+            }
+            return try decode(b, header: header)
+        } catch let failure as Failure {
+            switch failure {
+            case .notBMP: throw ImageError.unsupportedFormat(path: name)
+            case .truncated: throw ImageError.corrupt(path: name, detail: "BMP data ends early")
+            case .unsupported(let what): throw ImageError.corrupt(path: name, detail: "unsupported \(what)")
+            case let .dataOffsetBeyondFile(offset, fileSize):
+                throw ImageError.corrupt(path: name, detail: "BMP pixel data offset \(offset) lies beyond the end of the \(fileSize)-byte file")
+            case let .dimensionsOverflow(width, height):
+                throw ImageError.corrupt(path: name, detail: "BMP size \(width)×\(height) is too large to address")
+            }
+        }
     }
 
     static func isBMP(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -76,12 +103,21 @@ enum BMPDecoder {
         guard header.width > 0, header.height > 0 else {
             throw Failure.unsupported("BMP of size \(header.width)×\(header.height)")
         }
+        guard header.dataOffset < b.count else { throw Failure.dataOffsetBeyondFile(offset: header.dataOffset, fileSize: b.count) }
         return header
     }
 
     /// Decodes to RGB8 (alpha, where the bitfields declare one, composited over white).
     static func decode(_ b: UnsafeRawBufferPointer, header h: Header) throws -> RGBImage {
         let width = h.width, height = h.height
+        // Sizes in 64-bit arithmetic with overflow checks: the caller's pixel limit may be anything.
+        guard width > 0, height > 0, h.dataOffset >= 0, h.dataOffset < b.count else {
+            throw Failure.dataOffsetBeyondFile(offset: h.dataOffset, fileSize: b.count)
+        }
+        let (pixels, o1) = width.multipliedReportingOverflow(by: height)
+        let (outCount, o2) = pixels.multipliedReportingOverflow(by: 3)
+        let (rowBits, o3) = width.multipliedReportingOverflow(by: h.bits)
+        guard !o1, !o2, !o3, rowBits <= Int.max - 31 else { throw Failure.dimensionsOverflow(width: width, height: height) }
         // 1. Per-pixel layout: palette indices or direct colour.
         var palette = [UInt8](repeating: 0, count: 256 * 3)
         if h.bits <= 8 {
@@ -95,15 +131,15 @@ enum BMPDecoder {
                 palette[i * 3 + 2] = b[p]
             }
         }
-        var out = [UInt8](repeating: 0, count: width * height * 3)
+        var out = [UInt8](repeating: 0, count: outCount)
         switch h.compression {
         case 0, 3:
             let layout = try directLayout(h)
-            let stride = ((width * h.bits + 31) >> 3) & ~3
+            let stride = ((rowBits + 31) >> 3) & ~3
             // Pillow decodes what is there and fails only if rows are missing.
-            guard h.dataOffset >= 0, b.count >= h.dataOffset + stride * (height - 1) + (width * h.bits + 7) / 8 else {
-                throw Failure.truncated
-            }
+            let (body, o4) = stride.multipliedReportingOverflow(by: height - 1)
+            let (needed, o5) = body.addingReportingOverflow((rowBits + 7) / 8)
+            guard !o4, !o5, needed <= b.count - h.dataOffset else { throw Failure.truncated }
             out.withUnsafeMutableBufferPointer { o in
                 for row in 0..<height {
                     let srcRow = h.dataOffset + row * stride

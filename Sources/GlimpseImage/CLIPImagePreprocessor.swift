@@ -122,14 +122,21 @@ public struct CLIPImagePreprocessor: Sendable {
         let y0 = max(0, top), y1 = min(newHeight, bottom), x0 = max(0, left), x1 = min(newWidth, right)
         let outHeight = max(0, y1 - y0), outWidth = max(0, x1 - x0)
         var out = [UInt8](repeating: 0, count: outHeight * outWidth * 3)
-        for y in 0..<outHeight {
-            let paddedY = y0 + y, srcY = paddedY - topPad
-            guard srcY >= 0 && srcY < origHeight else { continue }
-            for x in 0..<outWidth {
-                let srcX = x0 + x - leftPad
-                guard srcX >= 0 && srcX < origWidth else { continue }
-                let s = (srcY * origWidth + srcX) * 3, d = (y * outWidth + x) * 3
-                out[d] = image.pixels[s]; out[d + 1] = image.pixels[s + 1]; out[d + 2] = image.pixels[s + 2]
+        // Per row, the output columns whose source column x0 + x - leftPad lies in 0..<origWidth are one
+        // contiguous run: copy it in one go (the rest stays black padding).
+        let xStart = max(0, leftPad - x0), xEnd = min(outWidth, origWidth + leftPad - x0)
+        if xStart < xEnd {
+            image.pixels.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for y in 0..<outHeight {
+                        let srcY = y0 + y - topPad
+                        guard srcY >= 0 && srcY < origHeight else { continue }
+                        let s = (srcY * origWidth + x0 + xStart - leftPad) * 3, d = (y * outWidth + xStart) * 3
+                        let n = (xEnd - xStart) * 3
+                        precondition(s >= 0 && s + n <= src.count && d + n <= dst.count)
+                        (dst.baseAddress! + d).update(from: src.baseAddress! + s, count: n)
+                    }
+                }
             }
         }
         return RGBImage(width: outWidth, height: outHeight, pixels: out)
@@ -161,7 +168,9 @@ public struct CLIPImagePreprocessor: Sendable {
                 for c in 0..<3 {
                     table[c].withUnsafeBufferPointer { t in
                         let base = c * plane
-                        for i in 0..<plane { dst[base + i] = t[Int(src[i * 3 + c])] }
+                        // i < plane and src holds 3 * plane samples: the index arithmetic cannot wrap.
+                        precondition(src.count >= 3 * plane && dst.count >= base + plane)
+                        for i in 0..<plane { dst[base &+ i] = t[Int(src[i &* 3 &+ c])] }
                     }
                 }
             }

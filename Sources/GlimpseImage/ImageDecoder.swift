@@ -132,17 +132,7 @@ public struct ImageDecoder: Sendable {
     }
 
     private func decodeBMP(_ buffer: UnsafeRawBufferPointer, name: String) throws -> RGBImage {
-        do {
-            let header = try BMPDecoder.readHeader(buffer)
-            try checkPixelLimit(width: header.width, height: header.height, name: name)
-            return try BMPDecoder.decode(buffer, header: header)
-        } catch let failure as BMPDecoder.Failure {
-            switch failure {
-            case .notBMP: throw ImageError.unsupportedFormat(path: name)
-            case .truncated: throw ImageError.corrupt(path: name, detail: "BMP data ends early")
-            case .unsupported(let what): throw ImageError.corrupt(path: name, detail: "unsupported \(what)")
-            }
-        }
+        try BMPDecoder.decode(buffer, name: name, maxPixels: maxPixels)
     }
 
     /// EXIF orientation, with Pillow's XMP fallback when EXIF has none.

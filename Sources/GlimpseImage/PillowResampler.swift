@@ -146,8 +146,8 @@ public struct PillowResampler: Sendable {
                             let dstRow = out.baseAddress! + outRow * outRowLength
                             for xx in 0..<outWidth {
                                 let (first, n) = bounds[xx]
-                                let k = weights.baseAddress! + xx * taps
-                                var p = srcRow + first * 3
+                                let k = weights.baseAddress! + xx &* taps
+                                var p = srcRow + first &* 3
                                 var s0 = half, s1 = half, s2 = half
                                 for x in 0..<n {
                                     let w = k[x]
@@ -156,9 +156,10 @@ public struct PillowResampler: Sendable {
                                     s2 &+= Int32(p[2]) &* w
                                     p += 3
                                 }
-                                dstRow[xx * 3] = clip8(s0)
-                                dstRow[xx * 3 + 1] = clip8(s1)
-                                dstRow[xx * 3 + 2] = clip8(s2)
+                                // xx < outWidth: inside the row (wrapping arithmetic cannot wrap).
+                                dstRow[xx &* 3] = clip8(s0)
+                                dstRow[xx &* 3 &+ 1] = clip8(s1)
+                                dstRow[xx &* 3 &+ 2] = clip8(s2)
                             }
                         }
                     }

@@ -73,10 +73,10 @@ enum PixelConversion {
                     if orientation != .up {
                         var index = base + y * stepY
                         for x in 0..<width {
-                            let d = outBase + index * 3
-                            let s = scratch + x * 3
+                            let d = outBase + index &* 3  // index < width * height (placement)
+                            let s = scratch + x &* 3
                             d[0] = s[0]; d[1] = s[1]; d[2] = s[2]
-                            index += stepX
+                            index &+= stepX
                         }
                     }
                 }
@@ -106,16 +106,19 @@ enum PixelConversion {
     @inline(__always)
     private static func convertRow(width: Int, bands: Int, into dst: UnsafeMutablePointer<UInt8>,
                                    sample: (Int) -> UInt32) {
+        // x < width and the caller allocated width * 3 outputs (and width * bands inputs) with checked
+        // arithmetic, so the per-pixel index arithmetic below is wrapping: it cannot wrap, and it keeps the
+        // loops free of overflow branches.
         switch bands {
         case 1:
             for x in 0..<width {
                 let v = UInt8(truncatingIfNeeded: sample(x))
-                dst[x * 3] = v; dst[x * 3 + 1] = v; dst[x * 3 + 2] = v
+                dst[x &* 3] = v; dst[x &* 3 &+ 1] = v; dst[x &* 3 &+ 2] = v
             }
         case 2:
             for x in 0..<width {
-                let v = compositeOverWhite(sample(x * 2), alpha: sample(x * 2 + 1))
-                dst[x * 3] = v; dst[x * 3 + 1] = v; dst[x * 3 + 2] = v
+                let v = compositeOverWhite(sample(x &* 2), alpha: sample(x &* 2 &+ 1))
+                dst[x &* 3] = v; dst[x &* 3 &+ 1] = v; dst[x &* 3 &+ 2] = v
             }
         case 3:
             for i in 0..<(width * 3) {
@@ -123,11 +126,11 @@ enum PixelConversion {
             }
         default:
             for x in 0..<width {
-                let s = x * bands
-                let a = sample(s + 3)
-                dst[x * 3] = compositeOverWhite(sample(s), alpha: a)
-                dst[x * 3 + 1] = compositeOverWhite(sample(s + 1), alpha: a)
-                dst[x * 3 + 2] = compositeOverWhite(sample(s + 2), alpha: a)
+                let s = x &* bands
+                let a = sample(s &+ 3)
+                dst[x &* 3] = compositeOverWhite(sample(s), alpha: a)
+                dst[x &* 3 &+ 1] = compositeOverWhite(sample(s &+ 1), alpha: a)
+                dst[x &* 3 &+ 2] = compositeOverWhite(sample(s &+ 2), alpha: a)
             }
         }
     }

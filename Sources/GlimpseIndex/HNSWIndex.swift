@@ -623,9 +623,11 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             if scoreOf(key: top) < bound && (results.count == ef || !hasDeleted) { break }
             candidates.pop()
             if !candidates.isEmpty {
-                glimpse_prefetch(base + Int(idOf(key: candidates.top)) * recordSize + linksOffset, linkBytes)
+                glimpse_prefetch(base + (Int(idOf(key: candidates.top)) &* recordSize &+ linksOffset), linkBytes)
             }
-            let ll = (base + Int(idOf(key: top)) * recordSize + linksOffset).assumingMemoryBound(to: UInt32.self)
+            // Ids come from the graph (each < elementCount), so the record offsets are inside the allocation and the
+            // wrapping arithmetic here and below cannot wrap.
+            let ll = (base + (Int(idOf(key: top)) &* recordSize &+ linksOffset)).assumingMemoryBound(to: UInt32.self)
             let n = Int(ll[0])
             var m = 0
             var j = 1
@@ -634,9 +636,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 if tags[Int(id)] != gen {
                     tags[Int(id)] = gen
                     ids[m] = id
-                    m += 1
+                    m &+= 1
                 }
-                j += 1
+                j &+= 1
             }
             if m == 0 { continue }
             glimpse_dot_gather(scores, q, base, recordSize, ids, m, dim)
@@ -699,17 +701,18 @@ struct GraphView {
     let deleted: UnsafeMutablePointer<UInt8>
     let levels: UnsafeMutablePointer<Int32>
 
+    // Wrapping offsets: ids are < the element count, so `id * recordSize` lies inside the allocation.
     @inline(__always) func vector(_ id: UInt32) -> UnsafeMutablePointer<Float> {
-        (base + Int(id) * recordSize).assumingMemoryBound(to: Float.self)
+        (base + Int(id) &* recordSize).assumingMemoryBound(to: Float.self)
     }
     /// Link list of `id` at `level`: a count followed by the ids.
     @inline(__always) func links(_ id: UInt32, level: Int) -> UnsafeMutablePointer<UInt32> {
-        if level == 0 { return (base + Int(id) * recordSize + linksOffset).assumingMemoryBound(to: UInt32.self) }
-        return upper[Int(id)].unsafelyUnwrapped + (level - 1) * upperListSize
+        if level == 0 { return (base + (Int(id) &* recordSize &+ linksOffset)).assumingMemoryBound(to: UInt32.self) }
+        return upper[Int(id)].unsafelyUnwrapped + (level &- 1) &* upperListSize
     }
     @inline(__always) func isDeleted(_ id: UInt32) -> Bool { deleted[Int(id)] != 0 }
     @inline(__always) func label(_ id: UInt32, offset: Int) -> Int64 {
-        (base + Int(id) * recordSize + offset).load(as: Int64.self)
+        (base + (Int(id) &* recordSize &+ offset)).load(as: Int64.self)
     }
 }
 

@@ -36,12 +36,14 @@ struct KeyHeap {
     @inline(__always) var top: UInt64 { storage[0] }
     @inline(__always) mutating func removeAll() { count = 0 }
 
+    // Index arithmetic below is wrapping (`&+`, `&-`, `&*`): every index is in 0..<capacity, far from Int's
+    // limits, and these loops are the innermost of every search; the module is compiled with checks on.
     @inline(__always) mutating func push(_ key: UInt64) {
         if count == capacity { grow() }
         var i = count
-        count += 1
+        count &+= 1
         while i > 0 {
-            let parent = (i - 1) >> 1
+            let parent = (i &- 1) >> 1
             let p = storage[parent]
             if p >= key { break }
             storage[i] = p
@@ -51,8 +53,9 @@ struct KeyHeap {
     }
 
     @inline(__always) @discardableResult mutating func pop() -> UInt64 {
+        precondition(count > 0, "pop of an empty heap")
         let result = storage[0]
-        count -= 1
+        count &-= 1
         if count > 0 { siftDown(storage[count]) }
         return result
     }
@@ -64,12 +67,12 @@ struct KeyHeap {
         let n = count
         var i = 0
         while true {
-            var child = 2 * i + 1
+            var child = 2 &* i &+ 1
             if child >= n { break }
             var c = storage[child]
-            if child + 1 < n {
-                let r = storage[child + 1]
-                if r > c { c = r; child += 1 }
+            if child &+ 1 < n {
+                let r = storage[child &+ 1]
+                if r > c { c = r; child &+= 1 }
             }
             if key >= c { break }
             storage[i] = c

@@ -80,11 +80,26 @@ public struct CLIPConfig: Sendable, Equatable {
             imageSize: try visionJSON.int("image_size", default: 224),
             patchSize: try visionJSON.int("patch_size", default: 32),
             channels: try visionJSON.int("num_channels", default: 3))
+        // Sizes from an untrusted file feed shape products and allocations: keep them in sane ranges, so a crafted
+        // config is an error naming the key rather than an overflow or a huge allocation.
+        try Self.check(textJSON, "vocab_size", text.vocabSize, 1...(1 << 24))
+        try Self.check(textJSON, "max_position_embeddings", text.maxPositions, 1...(1 << 20))
+        try Self.check(textJSON, "eos_token_id", text.eosTokenId, 0...Int(Int32.max))
+        try Self.check(visionJSON, "image_size", vision.imageSize, 1...(1 << 16))
+        try Self.check(visionJSON, "num_channels", vision.channels, 1...64)
         guard vision.patchSize > 0, vision.imageSize % vision.patchSize == 0 else {
             throw ConfigError.invalidValue(path: json.path, key: "vision_config.image_size",
                                            reason: "\(vision.imageSize) is not a multiple of patch_size \(vision.patchSize)")
         }
-        self.init(text: text, vision: vision, projectionDim: try json.int("projection_dim", default: 512))
+        let projectionDim = try json.int("projection_dim", default: 512)
+        try Self.check(json, "projection_dim", projectionDim, 1...(1 << 16))
+        self.init(text: text, vision: vision, projectionDim: projectionDim)
+    }
+
+    static func check(_ json: JSONConfig, _ key: String, _ value: Int, _ range: ClosedRange<Int>) throws {
+        guard range.contains(value) else {
+            throw ConfigError.invalidValue(path: json.path, key: key, reason: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
     }
 
     static func tower(_ json: JSONConfig, hidden: Int, intermediate: Int, layers: Int, heads: Int) throws -> CLIPTowerConfig {
@@ -99,6 +114,9 @@ public struct CLIPConfig: Sendable, Equatable {
             heads: try json.int("num_attention_heads", default: heads),
             layerNormEps: Float(try json.double("layer_norm_eps", default: 1e-5)),
             activation: activation)
+        try check(json, "hidden_size", config.hiddenSize, 1...(1 << 16))
+        try check(json, "intermediate_size", config.intermediateSize, 1...(1 << 18))
+        try check(json, "num_hidden_layers", config.layers, 0...1024)
         guard config.heads > 0, config.hiddenSize % config.heads == 0 else {
             throw ConfigError.invalidValue(path: json.path, key: "num_attention_heads", reason: "\(config.heads) does not divide hidden_size \(config.hiddenSize)")
         }

@@ -23,6 +23,9 @@ public final class CLIPTokenizer: @unchecked Sendable {
     public init(vocab: [String: Int], merges: [(String, String)], addedTokens: [String: Int],
                 bosToken: String = "<|startoftext|>", eosToken: String = "<|endoftext|>",
                 endOfWordSuffix: String = "</w>", byteLevelRegex: Bool = true, maxLength: Int = 77, source: String) throws {
+        guard maxLength >= 2 else {
+            throw TokenizerError.unsupported(path: source, reason: "maximum length \(maxLength) leaves no room for the start and end tokens")
+        }
         self.vocab = vocab
         var ranks: [Pair: Int] = [:]
         ranks.reserveCapacity(merges.count)
@@ -138,7 +141,56 @@ public final class CLIPTokenizer: @unchecked Sendable {
     // MARK: Encoding
 
     /// Token ids with start and end tokens, truncated to `maxLength`.
+    ///
+    /// The text is read front to back and work stops once `maxLength - 2` content tokens are known, so a
+    /// megabyte of text costs about as much as its first sentence. The ids are those of `encodeWhole(_:)`
+    /// (normalise and pre-tokenize everything, then truncate): the text between added tokens is cut into chunks
+    /// just before a whitespace scalar, a boundary that neither the normaliser (NFC never composes across a
+    /// whitespace starter; whitespace collapsing and per-code-point lowercasing are local) nor the pre-tokenizer
+    /// (no piece contains whitespace) looks across.
     public func encode(_ text: String) -> [Int] {
+        let limit = maxLength - 2
+        var content: [Int] = []
+        content.reserveCapacity(limit + 16)
+        var chunk = String.UnicodeScalarView()
+        var chunkLength = 0
+        /// Tokenizes the pending chunk; true once enough tokens are known.
+        func flush() -> Bool {
+            if chunkLength > 0 {
+                for word in CLIPPreTokenizer.split(CLIPPreTokenizer.normalize(String(chunk)), byteLevelRegex: byteLevelRegex) {
+                    if content.count >= limit { break }
+                    content += bpe(word)
+                }
+                chunk = String.UnicodeScalarView()
+                chunkLength = 0
+            }
+            return content.count >= limit
+        }
+        let scalars = text.unicodeScalars
+        var i = scalars.startIndex
+        scan: while i < scalars.endIndex, content.count < limit {
+            let s = scalars[i]
+            if addedTokenStarts.contains(s) {
+                for (token, id) in addedTokens where scalars[i...].starts(with: token) {
+                    if flush() { break scan }
+                    content.append(id)
+                    i = scalars.index(i, offsetBy: token.count)
+                    continue scan
+                }
+            }
+            if chunkLength >= 256, s.properties.isWhitespace, flush() { break }
+            chunk.append(s)
+            chunkLength += 1
+            i = scalars.index(after: i)
+        }
+        _ = flush()
+        if content.count > limit { content.removeLast(content.count - limit) }
+        return [bosTokenId] + content + [eosTokenId]
+    }
+
+    /// The definition `encode(_:)` follows, without stopping early: split out added tokens, normalise and
+    /// pre-tokenize each text segment whole, BPE every piece, then truncate. Kept for tests.
+    func encodeWhole(_ text: String) -> [Int] {
         var content: [Int] = []
         for segment in splitAddedTokens(text) {
             switch segment {

@@ -17,6 +17,12 @@ public struct JSONConfig: @unchecked Sendable {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ConfigError.notJSON(path: path, reason: "cannot read: \(error.localizedDescription)")
         }
+        try self.init(data: data, path: path)
+    }
+
+    /// Parses the bytes of a configuration file; `path` names it in errors. `init(contentsOf:)` reads the file
+    /// and calls this.
+    public init(data: Data, path: String) throws {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
             throw ConfigError.notJSON(path: path, reason: "parse error")
@@ -37,8 +43,18 @@ public struct JSONConfig: @unchecked Sendable {
 
     public func int(_ key: String, default value: Int) throws -> Int {
         guard has(key) else { return value }
-        if let n = number(key), n.doubleValue == n.doubleValue.rounded() { return n.intValue }
-        throw ConfigError.wrongType(path: path, key: key, expected: "an integer")
+        guard let n = number(key), n.doubleValue.isFinite, n.doubleValue == n.doubleValue.rounded() else {
+            throw ConfigError.wrongType(path: path, key: key, expected: "an integer")
+        }
+        // NSNumber.intValue of a Double outside Int's range is not defined; refuse such values.
+        let d = n.doubleValue
+        guard d > -9.2e18, d < 9.2e18 else {
+            throw ConfigError.invalidValue(path: path, key: key, reason: "\(n) is out of range")
+        }
+        switch String(cString: n.objCType) {
+        case "d", "f": return Int(d)
+        default: return n.intValue
+        }
     }
 
     public func double(_ key: String, default value: Double) throws -> Double {
