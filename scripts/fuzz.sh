@@ -32,11 +32,15 @@ ALL=(Safetensors JSONConfig BMP Tokenizer Multipart)
 
 for name in "${TARGETS[@]}"; do
     echo "== building $name"
+    rm -f "$OUT/bin/$name"
     # shellcheck disable=SC2046
+    set +e
     "$SWIFTC" -module-name "Fuzz$name" -parse-as-library -sanitize=fuzzer,address -O -g \
-        $(sources_for "$name") Fuzz/Targets/"$name"/*.swift -o "$OUT/bin/$name" 2>&1 \
-        | grep -v "Cannot export local symbol" || true
-    [ -x "$OUT/bin/$name" ] || { echo "build of $name failed"; exit 1; }
+        $(sources_for "$name") Fuzz/Targets/"$name"/*.swift -o "$OUT/bin/$name" >"$OUT/$name.build.log" 2>&1
+    rc=$?
+    set -e
+    grep -v "Cannot export local symbol" "$OUT/$name.build.log" || true
+    [ "$rc" -eq 0 ] && [ -x "$OUT/bin/$name" ] || { echo "build of $name failed"; exit 1; }
 done
 
 summary=()

@@ -77,22 +77,31 @@ public struct MultipartForm: Sendable {
         return nil
     }
 
+    /// The first index at or after `start` where `needle` occurs in `haystack`, by Knuth–Morris–Pratt: linear
+    /// in the body size. A naive scan costs body × boundary length (up to 202 bytes) on a body crafted to almost
+    /// match the boundary everywhere.
     static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard !needle.isEmpty, haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
-        let first = needle[0]
+        guard !needle.isEmpty, start >= 0, haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
+        // failure[i]: length of the longest proper prefix of needle[0...i] that is also its suffix.
+        var failure = [Int](repeating: 0, count: needle.count)
+        var k = 0
+        for i in 1..<max(needle.count, 1) {
+            while k > 0 && needle[i] != needle[k] { k = failure[k - 1] }
+            if needle[i] == needle[k] { k += 1 }
+            failure[i] = k
+        }
         return haystack.withUnsafeBufferPointer { h in
             needle.withUnsafeBufferPointer { n in
-                var i = start
-                let last = h.count - n.count
-                while i <= last {
-                    if h[i] == first {
-                        var j = 1
-                        while j < n.count && h[i + j] == n[j] { j += 1 }
-                        if j == n.count { return i }
+                failure.withUnsafeBufferPointer { f in
+                    var matched = 0
+                    for i in start..<h.count {
+                        let byte = h[i]
+                        while matched > 0 && byte != n[matched] { matched = f[matched - 1] }
+                        if byte == n[matched] { matched += 1 }
+                        if matched == n.count { return i - n.count + 1 }
                     }
-                    i += 1
+                    return nil
                 }
-                return nil
             }
         }
     }
