@@ -77,3 +77,16 @@ final class HostileHeaderTests: XCTestCase {
         XCTAssertThrowsError(try config.int("e", default: 0))
     }
 }
+
+extension HostileHeaderTests {
+    /// model.safetensors.index.json may only name shards inside the model folder.
+    func testShardIndexNamingAPathOutsideTheFolderIsRefused() throws {
+        let dir = NSTemporaryDirectory() + "glimpse-shards-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let index = dir + "/model.safetensors.index.json"
+        try Data(#"{"weight_map": {"w": "../../etc/passwd"}}"#.utf8).write(to: URL(fileURLWithPath: index))
+        XCTAssertThrowsError(try SafetensorsCheckpoint(directory: dir)) { error in
+            XCTAssertTrue("\(error)".contains(index) && "\(error)".contains("../../etc/passwd"), "\(error)")
+        }
+    }
+}

@@ -20,6 +20,10 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
             guard let map = json.values["weight_map"] as? [String: String] else {
                 throw ConfigError.wrongType(path: index, key: "weight_map", expected: "an object of tensor name to file")
             }
+            // Shards are files of this folder: a name with a path in it would read files elsewhere.
+            if let bad = map.values.first(where: { $0.isEmpty || $0.contains("/") || $0.contains("\\") || $0 == "." || $0 == ".." }) {
+                throw ConfigError.invalidValue(path: index, key: "weight_map", reason: "names shard \"\(bad)\", which is not a file name in the model folder")
+            }
             shardOf = map.mapValues { (directory as NSString).appendingPathComponent($0) }
         } else {
             let hasBin = FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("pytorch_model.bin"))
