@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "glimpse", targets: ["glimpse"]),
         .executable(name: "glimpse-bench", targets: ["GlimpseBench"]),
         .library(name: "GlimpseModels", targets: ["GlimpseModels"]),
+        .library(name: "GlimpseText", targets: ["GlimpseText"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,7 +33,11 @@ let package = Package(
 
         .target(name: "GlimpseTensor", dependencies: ["COpenBLAS", "CGlimpseKernels"]),
         .target(name: "GlimpseImage", dependencies: ["CVipsShim", "CVips"]),
-        .target(name: "GlimpseModels", dependencies: ["GlimpseTensor", "GlimpseImage"]),
+        // Tokenizers: the Hugging Face tokenizer.json pipeline (Foundation only).
+        .target(name: "GlimpseText"),
+        .target(name: "GlimpseModels", dependencies: ["GlimpseTensor", "GlimpseImage", "GlimpseText"]),
+        // Hugging Face Hub download and cache (Foundation only).
+        .target(name: "GlimpseHub"),
         .target(name: "GlimpseIndex", dependencies: ["GlimpseTensor", "CGlimpseKernels"]),
         .target(name: "GlimpseStore", dependencies: ["GlimpseIndex", "GlimpseModels", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "GlimpseEngine", dependencies: ["GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "CVipsShim"]),
@@ -45,7 +50,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "glimpse", dependencies: [
-            "GlimpseEngine", "GlimpseServer", .product(name: "Logging", package: "swift-log"), "GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "GlimpseTensor",
+            "GlimpseEngine", "GlimpseServer", .product(name: "Logging", package: "swift-log"), "GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "GlimpseTensor", "GlimpseText", "GlimpseHub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "GlimpseBench", dependencies: [
@@ -56,7 +61,9 @@ let package = Package(
         .testTarget(name: "GlimpseTensorTests", dependencies: ["GlimpseTensor"]),
         .testTarget(name: "GlimpseImageTests", dependencies: ["GlimpseImage"],
                     exclude: ["make_resampler_expectations.py", "Resources"]),
-        .testTarget(name: "GlimpseModelsTests", dependencies: ["GlimpseModels"]),
+        .testTarget(name: "GlimpseTextTests", dependencies: ["GlimpseText"]),
+        .testTarget(name: "GlimpseModelsTests", dependencies: ["GlimpseModels", "GlimpseText", "GlimpseImage", "GlimpseTensor"]),
+        .testTarget(name: "GlimpseHubTests", dependencies: ["GlimpseHub"]),
         .testTarget(name: "GlimpseIndexTests", dependencies: ["GlimpseIndex"]),
         .testTarget(name: "GlimpseStoreTests", dependencies: ["GlimpseStore", "GlimpseIndex", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "GlimpseEngineTests", dependencies: ["GlimpseEngine"]),

@@ -14,9 +14,9 @@ struct CLIPBenchmark: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     static let vitB32 = CLIPConfig(
-        text: CLIPTextConfig(tower: CLIPTowerConfig(hiddenSize: 512, intermediateSize: 2048, layers: 12, heads: 8, layerNormEps: 1e-5, activation: .quickGelu),
+        text: CLIPTextConfig(tower: TransformerConfig(hiddenSize: 512, intermediateSize: 2048, layers: 12, heads: 8, layerNormEps: 1e-5, activation: .quickGelu),
                              vocabSize: 49408, maxPositions: 77, eosTokenId: 49407),
-        vision: CLIPVisionConfig(tower: CLIPTowerConfig(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12, layerNormEps: 1e-5, activation: .quickGelu),
+        vision: CLIPVisionConfig(tower: TransformerConfig(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12, layerNormEps: 1e-5, activation: .quickGelu),
                                  imageSize: 224, patchSize: 32, channels: 3),
         projectionDim: 512)
 

@@ -27,7 +27,7 @@ struct IndexBenchmark: ParsableCommand {
             try data.write(to: URL(fileURLWithPath: folder + "/photos/\(i).jpg"))
         }
         let model = CLIPModel(random: CLIPBenchmark.vitB32)
-        let embedder = CLIPEmbedder(model: model, preprocessor: CLIPImagePreprocessor(config: ImagePreprocessorConfig()))
+        let embedder = Embedder(image: model, preprocessor: CLIPImagePreprocessor(config: ImagePreprocessorConfig()))
 
         // The model alone, on the same batch size.
         var generator = SeededGenerator(seed: 3)

@@ -17,14 +17,14 @@ public protocol IndexProgress: AnyObject, Sendable {
 /// transaction per batch. Each committed batch survives a crash, and the next run skips it as unchanged.
 public final class Indexer: @unchecked Sendable {
     public let library: Library
-    public let embedder: CLIPEmbedder
+    public let embedder: Embedder
     public var batchSize: Int
     public var scanner = FileScanner()
     public weak var progress: IndexProgress?
     /// When set, each committed batch gets its `thumbnails/ID.jpg` (failures are ignored: made again on demand).
     public var thumbnails: ThumbnailWriter?
 
-    public init(library: Library, embedder: CLIPEmbedder, batchSize: Int = 32) {
+    public init(library: Library, embedder: Embedder, batchSize: Int = 32) {
         self.library = library
         self.embedder = embedder
         self.batchSize = batchSize
@@ -139,7 +139,7 @@ final class DecodeJob: @unchecked Sendable {
     private let group = DispatchGroup()
     private var slots: [Result<PreparedImage, Error>?]
 
-    init(paths: [String], embedder: CLIPEmbedder, hashes: [String: String], queue: DispatchQueue) {
+    init(paths: [String], embedder: Embedder, hashes: [String: String], queue: DispatchQueue) {
         slots = Array(repeating: nil, count: paths.count)
         queue.async(group: group) { [self] in
             slots.withUnsafeMutableBufferPointer { buffer in

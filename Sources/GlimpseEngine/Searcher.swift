@@ -30,10 +30,10 @@ public enum SearchError: Error, CustomStringConvertible, Equatable {
 /// and the server.
 public final class Searcher: @unchecked Sendable {
     public let library: Library
-    public let embedder: CLIPEmbedder
+    public let embedder: Embedder
     public let index: LibraryIndex
 
-    public init(library: Library, embedder: CLIPEmbedder, index: LibraryIndex) {
+    public init(library: Library, embedder: Embedder, index: LibraryIndex) {
         self.library = library
         self.embedder = embedder
         self.index = index

@@ -14,7 +14,7 @@ import GlimpseStore
 /// the next start catches up from the database.
 public final class LibraryService: @unchecked Sendable {
     public let library: Library
-    public let embedder: CLIPEmbedder
+    public let embedder: Embedder
     public let index: LibraryIndex
     public let searcher: Searcher
     public let configuration: ServerConfiguration
@@ -35,7 +35,7 @@ public final class LibraryService: @unchecked Sendable {
     /// Absolute, like every path the indexer stores.
     public var uploadsDirectory: String { FileScanner.absolute((library.directory as NSString).appendingPathComponent("uploads")) }
 
-    public init(library: Library, embedder: CLIPEmbedder, modelName: String, configuration: ServerConfiguration,
+    public init(library: Library, embedder: Embedder, modelName: String, configuration: ServerConfiguration,
                 metrics: ServerMetrics = ServerMetrics()) throws {
         self.library = library
         self.embedder = embedder

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import GlimpseEngine
 import GlimpseModels
 
-/// `glimpse embed`: CLIP embeddings of images and texts, one JSON object per line.
+/// `glimpse embed`: embeddings of images and texts by any supported model, one JSON object per line.
 struct EmbedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
-        abstract: "Print L2-normalised CLIP embeddings of images and texts.",
+        abstract: "Print L2-normalised embeddings of images and texts (images need an image–text model such as CLIP or Chinese-CLIP).",
         discussion: "Images come first, then texts, each in the order given. A file that fails prints its error and the others still run; the exit status is 1 if any input failed.")
 
     @OptionGroup var modelOptions: ModelOptions
@@ -32,31 +33,30 @@ struct EmbedCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let model = try await modelOptions.resolve()
-        let embedder: CLIPEmbedder
-        do {
-            embedder = try CLIPEmbedder(directory: model.directory, precision: modelOptions.precision, fastDecode: !exactDecode)
-        } catch {
-            throw CLIError("cannot load model: \(error)")
-        }
+        let (name, model) = try await modelOptions.load()
         var failed = false
-        let results = embedder.embed(imagePaths: images, batchSize: batchSize)
-        for (path, result) in zip(images, results) {
-            switch result {
-            case let .success(embedding):
-                emit(json ? JSONLine.object([("image", JSONLine.string(path)), ("embedding", JSONLine.floats(embedding))])
-                          : "\(path)\t\(preview(embedding))")
-            case let .failure(error):
-                failed = true
-                if json {
-                    emit(JSONLine.object([("image", JSONLine.string(path)), ("error", JSONLine.string("\(error)"))]))
-                } else {
-                    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        if !images.isEmpty {
+            let embedder: Embedder
+            do { embedder = try Embedder(model: model, fastDecode: !exactDecode) } catch { throw CLIError("cannot embed images with \(name): \(error)") }
+            let results = embedder.embed(imagePaths: images, batchSize: batchSize)
+            for (path, result) in zip(images, results) {
+                switch result {
+                case let .success(embedding):
+                    emit(json ? JSONLine.object([("image", JSONLine.string(path)), ("embedding", JSONLine.floats(embedding))])
+                              : "\(path)\t\(preview(embedding))")
+                case let .failure(error):
+                    failed = true
+                    if json {
+                        emit(JSONLine.object([("image", JSONLine.string(path)), ("error", JSONLine.string("\(error)"))]))
+                    } else {
+                        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                    }
                 }
             }
         }
-        for text in texts {
-            let embedding = embedder.embed(text: text)
+        guard texts.isEmpty || model.textEncoder != nil else { throw CLIError("\(name) has no text tower") }
+        let embeddings = model.textEncoder.map { $0.embed(texts: texts) } ?? []
+        for (text, embedding) in zip(texts, embeddings) {
             emit(json ? JSONLine.object([("text", JSONLine.string(text)), ("embedding", JSONLine.floats(embedding))])
                       : "\(text)\t\(preview(embedding))")
         }

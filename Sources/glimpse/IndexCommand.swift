@@ -38,14 +38,13 @@ struct IndexCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let model = try await modelOptions.resolve()
-        let embedder: CLIPEmbedder
-        do {
-            embedder = try CLIPEmbedder(directory: model.directory, precision: modelOptions.precision,
-                                        decoder: ImageDecoder(maxPixels: maxPixels))
-        } catch { throw CLIError("cannot load model: \(error)") }
+        let (name, model) = try await modelOptions.load()
+        let embedder: Embedder
+        do { embedder = try Embedder(model: model, decoder: ImageDecoder(maxPixels: maxPixels)) } catch {
+            throw CLIError("cannot index with \(name): \(error)")
+        }
         let library = try Library(directory: libraryOptions.directory)
-        try library.bindModel(name: model.name, fingerprint: try CLIPModel.fingerprint(directory: model.directory),
+        try library.bindModel(name: name, fingerprint: try ModelFingerprint.of(directory: model.directory),
                               dimension: embedder.embeddingDim)
         let indexer = Indexer(library: library, embedder: embedder, batchSize: batchSize)
         let bar = ProgressBar(label: "indexing")

@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
 import GlimpseModels
+import GlimpseHub
 
-/// `glimpse model download ID`.
+/// `glimpse model download ID`, `glimpse model info ID`.
 struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "model", abstract: "Manage models.",
-                                                    subcommands: [Download.self])
+                                                    subcommands: [Download.self, Info.self])
 
     struct Download: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -25,6 +26,39 @@ struct ModelCommand: AsyncParsableCommand {
                 bar.finish()
                 throw CLIError("\(error)")
             }
+        }
+    }
+
+    struct Info: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print what a model is: family, towers, embedding dimensions, tokenizer, maximum text length.")
+
+        @Argument(help: "A model folder or Hub repo id (downloaded on first use).") var model: String
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func run() async throws {
+            let options = try ModelOptions.parse(["--model", model])
+            let (name, loaded) = try await options.load()
+            let info = loaded.info
+            if json {
+                var fields: [(String, String)] = [("model", JSONLine.string(name)), ("folder", JSONLine.string(loaded.directory)),
+                                                  ("family", JSONLine.string(info.family)), ("model_type", JSONLine.string(info.modelType)),
+                                                  ("towers", "[" + info.towers.map(JSONLine.string).joined(separator: ", ") + "]")]
+                if let d = info.textDimension { fields.append(("text_dimension", "\(d)")) }
+                if let d = info.imageDimension { fields.append(("image_dimension", "\(d)")) }
+                if let s = info.imageSize { fields.append(("image_size", "\(s)")) }
+                if let t = info.tokenizerType { fields.append(("tokenizer", JSONLine.string(t))) }
+                if let t = info.tokenizerSummary { fields.append(("tokenizer_pipeline", JSONLine.string(t))) }
+                if let m = info.maxTokens { fields.append(("max_tokens", "\(m)")) }
+                print(JSONLine.object(fields))
+                return
+            }
+            print("model:      \(name)\nfolder:     \(loaded.directory)\nfamily:     \(info.family) (\(info.modelType))")
+            print("towers:     \(info.towers.joined(separator: " + "))")
+            if let d = info.textDimension { print("text dim:   \(d)") }
+            if let d = info.imageDimension { print("image dim:  \(d)" + (info.imageSize.map { " (\($0)×\($0) input)" } ?? "")) }
+            if let t = info.tokenizerSummary ?? info.tokenizerType { print("tokenizer:  \(t)") }
+            if let m = info.maxTokens { print("max tokens: \(m)") }
         }
     }
 }

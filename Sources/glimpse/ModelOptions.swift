@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GlimpseModels
+import GlimpseHub
 import GlimpseTensor
 
 extension Precision: ExpressibleByArgument {}
@@ -15,7 +16,18 @@ struct ModelOptions: ParsableArguments {
 
     /// The model's name as given (recorded by libraries) and its local folder, downloading it if needed.
     func resolve() async throws -> (name: String, directory: String) {
-        let name = ModelLocator.modelName(option: model)
+        try await Self.resolve(ModelLocator.modelName(option: model))
+    }
+
+    /// Loads the model `--model` names.
+    func load() async throws -> (name: String, model: LoadedModel) {
+        let resolved = try await resolve()
+        do { return (resolved.name, try ModelLoader.load(directory: resolved.directory, precision: precision)) } catch {
+            throw CLIError("cannot load model \(resolved.name): \(error)")
+        }
+    }
+
+    static func resolve(_ name: String) async throws -> (name: String, directory: String) {
         let bar = DownloadProgressLine()
         do {
             let directory = try await ModelLocator.resolve(name, progress: { bar.update($0) })
@@ -25,6 +37,19 @@ struct ModelOptions: ParsableArguments {
             bar.finish()
             throw CLIError("\(error)")
         }
+    }
+}
+
+/// `--text-model`: queries encoded by another text model trained into the library model's space.
+struct TextModelOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Encode text queries with this model instead of the library's own text tower (default $GLIMPSE_TEXT_MODEL), e.g. sentence-transformers/clip-ViT-B-32-multilingual-v1 for queries in 50+ languages against an openai/clip-vit-base-patch32 library. No re-indexing.",
+        valueName: "model"))
+    var textModel: String?
+
+    var name: String? {
+        if let textModel, !textModel.isEmpty { return textModel }
+        return ProcessInfo.processInfo.environment["GLIMPSE_TEXT_MODEL"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 

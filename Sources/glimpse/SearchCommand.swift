@@ -24,6 +24,7 @@ struct SearchCommand: AsyncParsableCommand {
 
     @OptionGroup var libraryOptions: LibraryOptions
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var textModelOptions: TextModelOptions
 
     @Flag(help: "Print a JSON array of {\"path\", \"score\"}, best first.")
     var json = false
@@ -38,7 +39,7 @@ struct SearchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let opened = try await OpenedLibrary.open(libraryOptions.directory, create: false, modelOptions: modelOptions)
+        let opened = try await OpenedLibrary.open(libraryOptions.directory, create: false, modelOptions: modelOptions, textModel: textModelOptions.name)
         let library = opened.library, embedder = opened.embedder
         let index = try LibraryIndex(library: library)
         try? index.checkpoint()  // a cache: a read-only library still searches

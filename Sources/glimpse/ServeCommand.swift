@@ -17,6 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var libraryOptions: LibraryOptions
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var textModelOptions: TextModelOptions
 
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
@@ -63,7 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "glimpse.serve")
 
-        let opened = try await OpenedLibrary.open(libraryOptions.directory, create: true, modelOptions: modelOptions)
+        let opened = try await OpenedLibrary.open(libraryOptions.directory, create: true, modelOptions: modelOptions, textModel: textModelOptions.name)
         let library = opened.library, embedder = opened.embedder, modelName = opened.modelName
 
         let configuration = ServerConfiguration(host: host, port: port, authToken: token, corsOrigin: cors,
@@ -71,7 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
         let service = try LibraryService(library: library, embedder: embedder, modelName: modelName, configuration: configuration)
         logger.info("library loaded", metadata: [
             "library": .string(library.directory), "images": .stringConvertible(service.index.vectors.count),
-            "model": .string(modelName), "url": .string("http://\(host.contains(":") ? "[\(host)]" : host):\(port)/"),
+            "model": .string(modelName), "text_model": .string(opened.textModelName ?? modelName), "url": .string("http://\(host.contains(":") ? "[\(host)]" : host):\(port)/"),
         ])
         try await GlimpseServer.run(service: service, logger: logger)
     }

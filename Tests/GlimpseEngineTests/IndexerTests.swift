@@ -10,7 +10,7 @@ import XCTest
 final class IndexerTests: XCTestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures").path
-    static let embedder = try! CLIPEmbedder(directory: fixtures + "/models/clip-tiny-f32", fastDecode: false)
+    static let embedder = try! Embedder(directory: fixtures + "/models/clip-tiny-f32", fastDecode: false)
     let photos = ["astronaut_baseline.jpg", "coffee_progressive.jpg", "rocket_444.jpg", "chelsea_palette.png",
                   "coffee_lossy.webp", "camera_gray.jpg"]
     var folder = ""
@@ -27,7 +27,7 @@ final class IndexerTests: XCTestCase {
     }
 
     func index(maxPixels: Int = 100_000_000) throws -> IndexSummary {
-        let embedder = try CLIPEmbedder(directory: Self.fixtures + "/models/clip-tiny-f32", decoder: ImageDecoder(maxPixels: maxPixels), fastDecode: false)
+        let embedder = try Embedder(directory: Self.fixtures + "/models/clip-tiny-f32", decoder: ImageDecoder(maxPixels: maxPixels), fastDecode: false)
         let summary = try Indexer(library: library, embedder: embedder, batchSize: 4).index(roots: [folder])
         try LibraryIndex(library: library).checkpoint()
         return summary
@@ -132,7 +132,7 @@ final class IndexerTests: XCTestCase {
     func testRecordsDisplayedSizeOnTheFastPath() throws {
         try FileManager.default.copyItem(atPath: Self.fixtures + "/images/coffee_large.jpg", toPath: folder + "/large.jpg")
         try FileManager.default.copyItem(atPath: Self.fixtures + "/images/rocket_exif6.jpg", toPath: folder + "/rotated.jpg")
-        let embedder = try CLIPEmbedder(directory: Self.fixtures + "/models/clip-tiny-f32", fastDecode: true)
+        let embedder = try Embedder(directory: Self.fixtures + "/models/clip-tiny-f32", fastDecode: true)
         _ = try Indexer(library: library, embedder: embedder).index(roots: [folder])
         let large = try library.image(path: folder + "/large.jpg")
         XCTAssertEqual([large?.width, large?.height], [3000, 2000])

@@ -21,8 +21,8 @@ final class CLIPParityTests: XCTestCase {
 
     func testImageEmbeddingsMatchReference() throws {
         for name in Fixtures.models {
-            let exact = try CLIPEmbedder(directory: Fixtures.model(name), fastDecode: false)
-            let fast = try CLIPEmbedder(directory: Fixtures.model(name), fastDecode: true)
+            let exact = try FileEmbedder(directory: Fixtures.model(name), fastDecode: false)
+            let fast = try FileEmbedder(directory: Fixtures.model(name), fastDecode: true)
             let reference = try Fixtures.load(Fixtures.ModelReference.self, "reference/\(name).json")
             let paths = reference.images.map { Fixtures.path($0.file) }
             let exactResults = exact.embed(imagePaths: paths, batchSize: 7)
@@ -55,7 +55,7 @@ final class CLIPParityTests: XCTestCase {
 
     /// A batch gives the same embeddings as one image at a time.
     func testBatchingDoesNotChangeResults() throws {
-        let embedder = try CLIPEmbedder(directory: Fixtures.model("clip-tiny-f32"))
+        let embedder = try FileEmbedder(directory: Fixtures.model("clip-tiny-f32"))
         let paths = ["images/astronaut_baseline.jpg", "images/rocket_444.jpg", "images/chelsea_palette.png"].map(Fixtures.path)
         let batched = embedder.embed(imagePaths: paths, batchSize: 3)
         for (i, path) in paths.enumerated() {
@@ -65,7 +65,7 @@ final class CLIPParityTests: XCTestCase {
     }
 
     func testBrokenFilesGiveErrorsAndOthersStillEmbed() throws {
-        let embedder = try CLIPEmbedder(directory: Fixtures.model("clip-tiny-f32"))
+        let embedder = try FileEmbedder(directory: Fixtures.model("clip-tiny-f32"))
         let broken = ["images/broken/empty.png", "images/broken/truncated.jpg", "images/broken/notes.png", "images/does-not-exist.jpg"]
         let paths = [Fixtures.path("images/rocket_444.jpg")] + broken.map(Fixtures.path)
         let results = embedder.embed(imagePaths: paths)
@@ -84,7 +84,7 @@ final class CLIPParityTests: XCTestCase {
         for item in reference.texts.prefix(50) {
             XCTAssertGreaterThanOrEqual(cosine(model.embed(text: item.text), item.embedding), 0.999, item.text)
         }
-        let embedder = try CLIPEmbedder(directory: Fixtures.model("clip-tiny-f32"), precision: .bf16, fastDecode: false)
+        let embedder = try FileEmbedder(directory: Fixtures.model("clip-tiny-f32"), precision: .bf16, fastDecode: false)
         let results = embedder.embed(imagePaths: reference.images.map { Fixtures.path($0.file) })
         for (item, result) in zip(reference.images, results) where item.cmyk != true {
             XCTAssertGreaterThanOrEqual(cosine(try result.get(), item.embedding), 0.999, item.file)

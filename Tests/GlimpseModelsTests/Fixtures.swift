@@ -26,3 +26,30 @@ func cosine(_ a: [Float], _ b: [Float]) -> Double {
     for i in a.indices { dot += Double(a[i]) * Double(b[i]); na += Double(a[i] * a[i]); nb += Double(b[i] * b[i]) }
     return dot / (na.squareRoot() * nb.squareRoot())
 }
+
+import GlimpseImage
+import GlimpseModels
+import GlimpseTensor
+
+/// Image files to embeddings through a loaded model's preprocessor and image encoder (the engine's `Embedder` lives
+/// above this module).
+final class FileEmbedder {
+    let model: LoadedModel
+    let fast: Bool
+    let decoder = ImageDecoder()
+
+    init(directory: String, precision: Precision = .fp32, fastDecode: Bool = true) throws {
+        model = try ModelLoader.load(directory: directory, precision: precision)
+        guard model.imageEncoder != nil else { throw ModelError.noImageTower(model: directory) }
+        fast = fastDecode
+    }
+
+    func embed(imagePaths paths: [String], batchSize: Int = 32) -> [Result<[Float], Error>] {
+        paths.map { path in
+            Result {
+                let pixels = try model.imagePreprocessor!.pixelValues(path: path, decoder: decoder, fast: fast)
+                return model.imageEncoder!.embed(pixels: pixels, count: 1)[0]
+            }
+        }
+    }
+}

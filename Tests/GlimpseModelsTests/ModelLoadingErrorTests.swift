@@ -56,7 +56,7 @@ final class ModelLoadingErrorTests: XCTestCase {
     func testMissingPreprocessorConfig() throws {
         let dir = try copyOfFixture()
         try FileManager.default.removeItem(atPath: dir + "/preprocessor_config.json")
-        XCTAssertThrowsError(try CLIPEmbedder(directory: dir)) { XCTAssertTrue("\($0)".contains("preprocessor_config.json"), "\($0)") }
+        XCTAssertThrowsError(try FileEmbedder(directory: dir)) { XCTAssertTrue("\($0)".contains("preprocessor_config.json"), "\($0)") }
     }
 
     /// Weights saved as BF16 load and give nearly the same embeddings.

@@ -29,8 +29,8 @@ struct ServerFixture {
                                              toPath: folder + (i % 2 == 0 ? "/" : "/sub/") + name)
         }
         library = try Library(directory: root + "/library")
-        let embedder = try CLIPEmbedder(directory: Self.modelDirectory)
-        try library.bindModel(name: "clip-tiny-f32", fingerprint: try CLIPModel.fingerprint(directory: Self.modelDirectory),
+        let embedder = try Embedder(directory: Self.modelDirectory)
+        try library.bindModel(name: "clip-tiny-f32", fingerprint: try ModelFingerprint.of(directory: Self.modelDirectory),
                               dimension: embedder.embeddingDim)
         let indexer = Indexer(library: library, embedder: embedder, batchSize: 4)
         if thumbnails { indexer.thumbnails = ThumbnailWriter() }

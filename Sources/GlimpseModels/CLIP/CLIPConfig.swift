@@ -1,45 +1,45 @@
 import GlimpseTensor
 
-/// One transformer tower of CLIP as config.json describes it, with transformers' defaults for missing keys
-/// (`save_pretrained` writes only the keys that differ from them).
-public struct CLIPTowerConfig: Sendable, Equatable {
-    public var hiddenSize: Int
-    public var intermediateSize: Int
-    public var layers: Int
-    public var heads: Int
-    public var layerNormEps: Float
-    public var activation: Activation
-    public var headDim: Int { hiddenSize / heads }
-
-    public init(hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int, layerNormEps: Float, activation: Activation) {
-        self.hiddenSize = hiddenSize; self.intermediateSize = intermediateSize; self.layers = layers
-        self.heads = heads; self.layerNormEps = layerNormEps; self.activation = activation
-    }
-}
-
 public struct CLIPTextConfig: Sendable, Equatable {
-    public var tower: CLIPTowerConfig
+    public var tower: TransformerConfig
     public var vocabSize: Int
     public var maxPositions: Int
     public var eosTokenId: Int
 
-    public init(tower: CLIPTowerConfig, vocabSize: Int, maxPositions: Int, eosTokenId: Int) {
+    public init(tower: TransformerConfig, vocabSize: Int, maxPositions: Int, eosTokenId: Int) {
         self.tower = tower; self.vocabSize = vocabSize; self.maxPositions = maxPositions; self.eosTokenId = eosTokenId
     }
 }
 
 public struct CLIPVisionConfig: Sendable, Equatable {
-    public var tower: CLIPTowerConfig
+    public var tower: TransformerConfig
     public var imageSize: Int
     public var patchSize: Int
     public var channels: Int
 
-    public init(tower: CLIPTowerConfig, imageSize: Int, patchSize: Int, channels: Int) {
+    public init(tower: TransformerConfig, imageSize: Int, patchSize: Int, channels: Int) {
         self.tower = tower; self.imageSize = imageSize; self.patchSize = patchSize; self.channels = channels
     }
     public var patchesPerSide: Int { imageSize / patchSize }
     /// Patches plus the class token.
     public var tokens: Int { patchesPerSide * patchesPerSide + 1 }
+}
+
+extension CLIPVisionConfig {
+    /// Reads a `vision_config` object (CLIP's, or Chinese-CLIP's, which is the same ViT).
+    public init(json visionJSON: JSONConfig) throws {
+        self.init(
+            tower: try CLIPConfig.tower(visionJSON, hidden: 768, intermediate: 3072, layers: 12, heads: 12),
+            imageSize: try visionJSON.int("image_size", default: 224),
+            patchSize: try visionJSON.int("patch_size", default: 32),
+            channels: try visionJSON.int("num_channels", default: 3))
+        try CLIPConfig.check(visionJSON, "image_size", imageSize, 1...(1 << 16))
+        try CLIPConfig.check(visionJSON, "num_channels", channels, 1...64)
+        guard patchSize > 0, imageSize % patchSize == 0 else {
+            throw ConfigError.invalidValue(path: visionJSON.path, key: "image_size",
+                                           reason: "\(imageSize) is not a multiple of patch_size \(patchSize)")
+        }
+    }
 }
 
 public struct CLIPConfig: Sendable, Equatable {
@@ -75,22 +75,10 @@ public struct CLIPConfig: Sendable, Equatable {
             vocabSize: try textJSON.int("vocab_size", default: 49408),
             maxPositions: try textJSON.int("max_position_embeddings", default: 77),
             eosTokenId: try textJSON.int("eos_token_id", default: 49407))
-        let vision = CLIPVisionConfig(
-            tower: try Self.tower(visionJSON, hidden: 768, intermediate: 3072, layers: 12, heads: 12),
-            imageSize: try visionJSON.int("image_size", default: 224),
-            patchSize: try visionJSON.int("patch_size", default: 32),
-            channels: try visionJSON.int("num_channels", default: 3))
-        // Sizes from an untrusted file feed shape products and allocations: keep them in sane ranges, so a crafted
-        // config is an error naming the key rather than an overflow or a huge allocation.
+        let vision = try CLIPVisionConfig(json: visionJSON)
         try Self.check(textJSON, "vocab_size", text.vocabSize, 1...(1 << 24))
         try Self.check(textJSON, "max_position_embeddings", text.maxPositions, 1...(1 << 20))
         try Self.check(textJSON, "eos_token_id", text.eosTokenId, 0...Int(Int32.max))
-        try Self.check(visionJSON, "image_size", vision.imageSize, 1...(1 << 16))
-        try Self.check(visionJSON, "num_channels", vision.channels, 1...64)
-        guard vision.patchSize > 0, vision.imageSize % vision.patchSize == 0 else {
-            throw ConfigError.invalidValue(path: json.path, key: "vision_config.image_size",
-                                           reason: "\(vision.imageSize) is not a multiple of patch_size \(vision.patchSize)")
-        }
         let projectionDim = try json.int("projection_dim", default: 512)
         try Self.check(json, "projection_dim", projectionDim, 1...(1 << 16))
         self.init(text: text, vision: vision, projectionDim: projectionDim)
@@ -102,12 +90,12 @@ public struct CLIPConfig: Sendable, Equatable {
         }
     }
 
-    static func tower(_ json: JSONConfig, hidden: Int, intermediate: Int, layers: Int, heads: Int) throws -> CLIPTowerConfig {
+    static func tower(_ json: JSONConfig, hidden: Int, intermediate: Int, layers: Int, heads: Int) throws -> TransformerConfig {
         let act = try json.string("hidden_act", default: "quick_gelu")
         guard let activation = Activation(configName: act) else {
             throw ConfigError.invalidValue(path: json.path, key: "hidden_act", reason: "\"\(act)\" is not supported (gelu, quick_gelu, gelu_new, gelu_pytorch_tanh, relu)")
         }
-        let config = CLIPTowerConfig(
+        let config = TransformerConfig(
             hiddenSize: try json.int("hidden_size", default: hidden),
             intermediateSize: try json.int("intermediate_size", default: intermediate),
             layers: try json.int("num_hidden_layers", default: layers),

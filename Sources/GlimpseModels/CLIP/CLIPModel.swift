@@ -1,26 +1,33 @@
 import Foundation
 import GlimpseTensor
+import GlimpseText
 
 /// Why a model folder could not be loaded.
 public enum ModelError: Error, CustomStringConvertible, Equatable {
     case notADirectory(path: String)
     case mismatch(path: String, reason: String)
+    case unsupported(path: String, reason: String)
+    case noImageTower(model: String)
+    case noTextTower(model: String)
 
     public var description: String {
         switch self {
-        case let .notADirectory(path): "\(path): not a model folder (expected config.json, model.safetensors, tokenizer.json, preprocessor_config.json)"
+        case let .notADirectory(path): "\(path): not a model folder (expected config.json or modules.json, the weights as model.safetensors, and the tokenizer)"
         case let .mismatch(path, reason): "\(path): \(reason)"
+        case let .unsupported(path, reason): "\(path): \(reason)"
+        case let .noImageTower(model): "\(model) is a text-only model: it cannot embed images (use an image–text model such as openai/clip-vit-base-patch32)"
+        case let .noTextTower(model): "\(model) has no text tower"
         }
     }
 }
 
 /// A CLIP model: both towers and the tokenizer, loaded from a Hugging Face model folder.
-public final class CLIPModel: @unchecked Sendable {
+public final class CLIPModel: TextEncoder, ImageEncoder, @unchecked Sendable {
     public let directory: String
     public let config: CLIPConfig
     public let text: CLIPTextTower
     public let vision: CLIPVisionTower
-    public let tokenizer: CLIPTokenizer?
+    public let tokenizer: Tokenizer?
     public private(set) var precision: Precision = .fp32
 
     /// Loads config.json, model.safetensors (or its shards) and the tokenizer from `directory`.
@@ -38,7 +45,7 @@ public final class CLIPModel: @unchecked Sendable {
         guard text.projectionDim == vision.projectionDim else {
             throw ModelError.mismatch(path: configPath, reason: "text projection has \(text.projectionDim) outputs but visual projection has \(vision.projectionDim)")
         }
-        tokenizer = try CLIPTokenizer(directory: directory)
+        tokenizer = try Tokenizer(directory: directory)
         setPrecision(precision)
     }
 
@@ -61,32 +68,14 @@ public final class CLIPModel: @unchecked Sendable {
 
     /// Size of the shared embedding space.
     public var embeddingDim: Int { text.projectionDim }
+    public var textEmbeddingDimension: Int { text.projectionDim }
+    public var imageEmbeddingDimension: Int { vision.projectionDim }
+    public var imageSize: Int { config.vision.imageSize }
+    public var channels: Int { config.vision.channels }
+    /// CLIP texts are cut at 77 tokens (the position table), start and end tokens included.
+    public var maxTokens: Int { min(tokenizer?.modelMaxLength ?? config.text.maxPositions, config.text.maxPositions) }
 
-    /// The L2-normalised embedding of a text query.
-    public func embed(text query: String) -> [Float] {
-        guard let tokenizer else { preconditionFailure("model has no tokenizer") }
-        return normalized(text.embed(ids: tokenizer.encode(query)))
-    }
+    public func embed(tokenBatch: [[Int]]) -> [[Float]] { text.embed(batch: tokenBatch) }
 
-    /// L2-normalised embeddings of several text queries, computed in one batched pass.
-    public func embed(texts queries: [String]) -> [[Float]] {
-        guard let tokenizer else { preconditionFailure("model has no tokenizer") }
-        return text.embed(batch: queries.map(tokenizer.encode)).map(normalized)
-    }
-
-    /// L2-normalised embeddings of preprocessed images, `count` of them laid out (count, 3, S, S).
-    public func embed(pixels: [Float], count: Int) -> [[Float]] {
-        let S = config.vision.imageSize
-        precondition(pixels.count == count * config.vision.channels * S * S, "pixel buffer does not hold \(count) images of \(S)×\(S)")
-        let P = embeddingDim
-        let flat = pixels.withUnsafeBufferPointer { vision.embed(pixels: $0.baseAddress!, batch: count) }
-        return (0..<count).map { normalized(Array(flat[($0 * P)..<(($0 + 1) * P)])) }
-    }
-}
-
-/// The vector scaled to unit length.
-public func normalized(_ v: [Float]) -> [Float] {
-    var out = v
-    out.withUnsafeMutableBufferPointer { l2NormalizeRows($0.baseAddress!, rows: 1, channels: v.count) }
-    return out
+    public func embed(pixels: UnsafePointer<Float>, count: Int) -> [Float] { vision.embed(pixels: pixels, batch: count) }
 }

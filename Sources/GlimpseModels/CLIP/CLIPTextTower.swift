@@ -8,7 +8,7 @@ public struct CLIPTextTower: Sendable {
     public let config: CLIPTextConfig
     let tokenEmbedding: Tensor       // (V, C)
     let positionEmbedding: Tensor    // (maxPositions, C)
-    let encoder: CLIPEncoder
+    let encoder: TransformerEncoder
     let finalNormWeight: Tensor, finalNormBias: Tensor   // (C)
     let projection: LinearLayer      // (P, C), no bias
 
@@ -19,9 +19,8 @@ public struct CLIPTextTower: Sendable {
         let C = config.tower.hiddenSize
         tokenEmbedding = try checkpoint.tensor("text_model.embeddings.token_embedding.weight", shape: [config.vocabSize, C])
         positionEmbedding = try checkpoint.tensor("text_model.embeddings.position_embedding.weight", shape: [config.maxPositions, C])
-        encoder = CLIPEncoder(layers: try (0..<config.tower.layers).map {
-            try CLIPEncoderLayer(checkpoint: checkpoint, prefix: "text_model.encoder.layers.\($0).", config: config.tower)
-        }, config: config.tower, causal: true)
+        encoder = try TransformerEncoder(checkpoint: checkpoint, layerPrefix: "text_model.encoder.layers.", names: .clip, config: config.tower,
+                                         causal: true, placement: .pre)
         finalNormWeight = try checkpoint.tensor("text_model.final_layer_norm.weight", shape: [C])
         finalNormBias = try checkpoint.tensor("text_model.final_layer_norm.bias", shape: [C])
         let w = try checkpoint.tensor("text_projection.weight")
@@ -37,8 +36,8 @@ public struct CLIPTextTower: Sendable {
         let C = config.tower.hiddenSize
         tokenEmbedding = Tensor(shape: [config.vocabSize, C], values: (0..<(config.vocabSize * C)).map { _ in g.normal() * 0.02 })
         positionEmbedding = Tensor(shape: [config.maxPositions, C], values: (0..<(config.maxPositions * C)).map { _ in g.normal() * 0.01 })
-        encoder = CLIPEncoder(layers: (0..<config.tower.layers).map { _ in CLIPEncoderLayer(random: config.tower, generator: &g) },
-                              config: config.tower, causal: true)
+        encoder = TransformerEncoder(layers: (0..<config.tower.layers).map { _ in TransformerLayer(random: config.tower, generator: &g) },
+                                     config: config.tower, causal: true, placement: .pre)
         finalNormWeight = Tensor(shape: [C], values: Array(repeating: 1, count: C))
         finalNormBias = Tensor(zeros: [C])
         projection = LinearLayer(weight: Tensor(shape: [P, C], values: (0..<(P * C)).map { _ in g.normal() * 0.02 }), bias: nil)

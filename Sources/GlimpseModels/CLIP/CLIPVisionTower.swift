@@ -11,7 +11,7 @@ public struct CLIPVisionTower: Sendable {
     let classEmbedding: Tensor       // (C)
     let positionEmbedding: Tensor    // (T, C)
     let preNormWeight: Tensor, preNormBias: Tensor     // (C)
-    let encoder: CLIPEncoder
+    let encoder: TransformerEncoder
     let postNormWeight: Tensor, postNormBias: Tensor   // (C)
     let projection: LinearLayer      // (P, C), no bias
 
@@ -26,9 +26,8 @@ public struct CLIPVisionTower: Sendable {
         positionEmbedding = try checkpoint.tensor("vision_model.embeddings.position_embedding.weight", shape: [config.tokens, C])
         preNormWeight = try checkpoint.tensor("vision_model.pre_layrnorm.weight", shape: [C])
         preNormBias = try checkpoint.tensor("vision_model.pre_layrnorm.bias", shape: [C])
-        encoder = CLIPEncoder(layers: try (0..<config.tower.layers).map {
-            try CLIPEncoderLayer(checkpoint: checkpoint, prefix: "vision_model.encoder.layers.\($0).", config: config.tower)
-        }, config: config.tower, causal: false)
+        encoder = try TransformerEncoder(checkpoint: checkpoint, layerPrefix: "vision_model.encoder.layers.", names: .clip, config: config.tower,
+                                         causal: false, placement: .pre)
         postNormWeight = try checkpoint.tensor("vision_model.post_layernorm.weight", shape: [C])
         postNormBias = try checkpoint.tensor("vision_model.post_layernorm.bias", shape: [C])
         let w = try checkpoint.tensor("visual_projection.weight")
@@ -47,8 +46,8 @@ public struct CLIPVisionTower: Sendable {
         classEmbedding = Tensor(shape: [C], values: values(C, 0.02))
         positionEmbedding = Tensor(shape: [config.tokens, C], values: values(config.tokens * C, 0.01))
         preNormWeight = Tensor(shape: [C], values: Array(repeating: 1, count: C)); preNormBias = Tensor(zeros: [C])
-        encoder = CLIPEncoder(layers: (0..<config.tower.layers).map { _ in CLIPEncoderLayer(random: config.tower, generator: &g) },
-                              config: config.tower, causal: false)
+        encoder = TransformerEncoder(layers: (0..<config.tower.layers).map { _ in TransformerLayer(random: config.tower, generator: &g) },
+                                     config: config.tower, causal: false, placement: .pre)
         postNormWeight = Tensor(shape: [C], values: Array(repeating: 1, count: C)); postNormBias = Tensor(zeros: [C])
         projection = LinearLayer(weight: Tensor(shape: [P, C], values: values(P * C, 0.02)), bias: nil)
     }

@@ -3,9 +3,13 @@ import CGlimpseKernels
 /// Multi-head scaled dot-product attention over a fused QKV projection.
 /// qkv is (B, T, 3C) holding [q | k | v] per position, out is (B, T, C), C = heads · headDim.
 /// With `causal`, position t attends to positions 0...t only (the CLIP text tower).
+/// `keyLengths` is the key-padding mask of a right-padded batch: sequence b attends to its first
+/// `keyLengths[b]` positions only, so padding never changes a real token (rows past the length are computed
+/// but meaningless).
 public func attention(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafePointer<Float>,
-                      batch B: Int, tokens T: Int, heads H: Int, headDim D: Int, causal: Bool) {
+                      batch B: Int, tokens T: Int, heads H: Int, headDim D: Int, causal: Bool, keyLengths: [Int]? = nil) {
     let C = H * D
+    precondition(keyLengths == nil || keyLengths!.count == B, "one key length per sequence")
     let scale = 1 / Float(D).squareRoot()
     parallelChunks(B * H, minimumPerChunk: T < 16 ? 64 : 1) { range in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: T)
@@ -13,7 +17,8 @@ public func attention(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafePointer<F
         for bh in range {
             let b = bh / H, h = bh % H
             let q = qkv + b * T * 3 * C + h * D
-            glimpse_attention_head(out + b * T * C + h * D, C, q, q + C, q + 2 * C, 3 * C, T, T, D, scale, causal ? 1 : 0, scores)
+            let keys = keyLengths.map { min(max($0[b], 1), T) } ?? T
+            glimpse_attention_head(out + b * T * C + h * D, C, q, q + C, q + 2 * C, 3 * C, keys, T, D, scale, causal ? 1 : 0, scores)
         }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-@testable import GlimpseModels
+@testable import GlimpseHub
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,5 +1,5 @@
 import Foundation
-@testable import GlimpseModels
+@testable import GlimpseHub
 import XCTest
 
 /// `HubClient` against `HubTestServer`: the Hub protocol, the cache layout, resuming, checksums, errors.

@@ -1,45 +1,61 @@
 import Dispatch
 import Foundation
 import GlimpseImage
+import GlimpseModels
 import GlimpseTensor
 
-/// Everything needed to turn texts and image files into CLIP embeddings: the model, its tokenizer and its
-/// image preprocessor (from `preprocessor_config.json`), and a decoder.
-public final class CLIPEmbedder: @unchecked Sendable {
-    public let model: CLIPModel
+/// Everything needed to turn texts and image files into embeddings of one space: an image encoder with its
+/// preprocessor and a decoder, and a text encoder — the image model's own, or another one trained into its space
+/// (`--text-model`, e.g. a multilingual sentence encoder distilled from CLIP). File I/O and threading live here,
+/// not in the model code.
+public final class Embedder: @unchecked Sendable {
+    public let model: LoadedModel
+    public let image: any ImageEncoder
+    public let text: any TextEncoder
+    /// The model queries are encoded with when it is not `model` itself.
+    public let textModel: LoadedModel?
     public let preprocessor: CLIPImagePreprocessor
     public let decoder: ImageDecoder
     /// Use JPEG shrink-on-load (about 3–8× faster decoding of large photos; cosine ≥ 0.999 to the exact path).
     public var fastDecode: Bool
 
-    public init(directory: String, precision: Precision = .fp32, decoder: ImageDecoder = ImageDecoder(), fastDecode: Bool = true) throws {
-        model = try CLIPModel(directory: directory, precision: precision)
-        let preprocessorPath = (directory as NSString).appendingPathComponent("preprocessor_config.json")
-        guard FileManager.default.fileExists(atPath: preprocessorPath) else { throw ConfigError.missingFile(path: preprocessorPath) }
-        preprocessor = try CLIPImagePreprocessor(contentsOf: URL(fileURLWithPath: preprocessorPath))
-        let side = model.config.vision.imageSize
-        guard preprocessor.outputHeight == side, preprocessor.outputWidth == side else {
-            throw ModelError.mismatch(path: preprocessorPath, reason: "produces \(preprocessor.outputWidth)×\(preprocessor.outputHeight) images but the vision tower expects \(side)×\(side)")
+    /// Loads the image–text model in `directory`.
+    public convenience init(directory: String, precision: Precision = .fp32, decoder: ImageDecoder = ImageDecoder(), fastDecode: Bool = true) throws {
+        try self.init(model: ModelLoader.load(directory: directory, precision: precision), decoder: decoder, fastDecode: fastDecode)
+    }
+
+    /// An embedder for `model`'s images, with `textModel`'s text encoder when given (it must embed into a space of
+    /// the same size; `ModelPairing` checks the names).
+    public init(model: LoadedModel, textModel: LoadedModel? = nil, decoder: ImageDecoder = ImageDecoder(), fastDecode: Bool = true) throws {
+        guard let image = model.imageEncoder, let preprocessor = model.imagePreprocessor else {
+            throw ModelError.noImageTower(model: model.directory)
         }
-        self.decoder = decoder
-        self.fastDecode = fastDecode
+        guard let text = textModel?.textEncoder ?? model.textEncoder else {
+            throw ModelError.noTextTower(model: textModel?.directory ?? model.directory)
+        }
+        if let textModel, text.textEmbeddingDimension != image.imageEmbeddingDimension {
+            throw ModelError.mismatch(path: textModel.directory, reason: "the text model embeds into \(text.textEmbeddingDimension) dimensions but the image model \(model.directory) into \(image.imageEmbeddingDimension)")
+        }
+        self.model = model; self.image = image; self.text = text; self.textModel = textModel
+        self.preprocessor = preprocessor; self.decoder = decoder; self.fastDecode = fastDecode
     }
 
-    /// An embedder around an already loaded model (benchmarks use a random one).
-    public init(model: CLIPModel, preprocessor: CLIPImagePreprocessor, decoder: ImageDecoder = ImageDecoder(), fastDecode: Bool = true) {
-        self.model = model
-        self.preprocessor = preprocessor
-        self.decoder = decoder
-        self.fastDecode = fastDecode
+    /// An embedder around already loaded encoders (benchmarks use random ones).
+    public init(image: any ImageEncoder & TextEncoder, preprocessor: CLIPImagePreprocessor, decoder: ImageDecoder = ImageDecoder(), fastDecode: Bool = true) {
+        let info = ModelInfo(family: "random", modelType: "random", towers: ["text", "image"], textDimension: image.textEmbeddingDimension,
+                             imageDimension: image.imageEmbeddingDimension, imageSize: image.imageSize)
+        model = LoadedModel(directory: "<random>", info: info, textEncoder: image, imageEncoder: image, imagePreprocessor: preprocessor)
+        self.image = image; text = image; textModel = nil
+        self.preprocessor = preprocessor; self.decoder = decoder; self.fastDecode = fastDecode
     }
 
-    public var embeddingDim: Int { model.embeddingDim }
+    public var embeddingDim: Int { image.imageEmbeddingDimension }
 
     /// The L2-normalised embedding of a text.
-    public func embed(text: String) -> [Float] { model.embed(text: text) }
+    public func embed(text query: String) -> [Float] { text.embed(text: query) }
 
     /// L2-normalised embeddings of several texts in one batched pass (a server's concurrent queries).
-    public func embed(texts: [String]) -> [[Float]] { model.embed(texts: texts) }
+    public func embed(texts: [String]) -> [[Float]] { text.embed(texts: texts) }
 
     /// Preprocessed pixel values (3, S, S) of an image file.
     public func pixelValues(path: String) throws -> [Float] {
@@ -81,7 +97,7 @@ public final class CLIPEmbedder: @unchecked Sendable {
         }
         var results = decoded.map { $0.map { _ in [Float]() } }
         guard !positions.isEmpty else { return results }
-        let embeddings = model.embed(pixels: pixels, count: positions.count)
+        let embeddings = image.embed(pixels: pixels, count: positions.count)
         for (k, i) in positions.enumerated() { results[i] = .success(embeddings[k]) }
         return results
     }
@@ -97,7 +113,7 @@ public struct PreparedPixels: Sendable {
     public let format: String
 }
 
-extension CLIPEmbedder {
+extension Embedder {
     /// Decodes and preprocesses a file, keeping its displayed size and format.
     public func prepare(path: String) throws -> PreparedPixels {
         let image = try preprocessor.preprocess(path: path, decoder: decoder, fast: fastDecode)

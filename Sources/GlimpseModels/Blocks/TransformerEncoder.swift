@@ -1,0 +1,88 @@
+import GlimpseTensor
+
+// Dimension key: B batch, T tokens, C hidden size, I intermediate size, H heads, D = C / H head size.
+
+/// A stack of transformer blocks with the workspace one forward pass needs; shared by every family.
+public struct TransformerEncoder: Sendable {
+    public let config: TransformerConfig
+    let layers: [TransformerLayer]
+    let causal: Bool
+    let placement: NormPlacement
+
+    public init(layers: [TransformerLayer], config: TransformerConfig, causal: Bool, placement: NormPlacement) {
+        self.layers = layers; self.config = config; self.causal = causal; self.placement = placement
+    }
+
+    /// Reads blocks `prefix0.` … `prefix{L-1}.` of a checkpoint.
+    public init(checkpoint: SafetensorsCheckpoint, layerPrefix: String, names: TransformerLayerNames, config: TransformerConfig,
+                causal: Bool, placement: NormPlacement) throws {
+        self.init(layers: try (0..<config.layers).map {
+            try TransformerLayer(checkpoint: checkpoint, prefix: "\(layerPrefix)\($0).", names: names, config: config)
+        }, config: config, causal: causal, placement: placement)
+    }
+
+    func prepare(_ precision: Precision) { for layer in layers { for l in layer.linears { l.prepare(precision) } } }
+
+    /// x is (B, T, C), updated in place. `keyLengths` masks right padding: sequence b has `keyLengths[b]` real tokens.
+    /// With `firstTokenOnly` (pre-norm only), the last layer updates only each sequence's first token (all a ViT
+    /// pools), skipping ~6% of the work; the other rows of x are then stale.
+    func forward(_ x: UnsafeMutablePointer<Float>, batch B: Int, tokens T: Int, keyLengths: [Int]? = nil, firstTokenOnly: Bool = false) {
+        let C = config.hiddenSize, I = config.intermediateSize, N = B * T, eps = config.layerNormEps
+        let normed = FloatBuffer(count: N * C, zeroed: false)     // (N, C)
+        let qkv = FloatBuffer(count: N * 3 * C, zeroed: false)    // (N, 3C)
+        let attended = FloatBuffer(count: N * C, zeroed: false)   // (N, C)
+        let hidden = FloatBuffer(count: N * I, zeroed: false)     // (N, I)
+        for (index, layer) in layers.enumerated() {
+            switch placement {
+            case .pre:
+                if firstTokenOnly && index == layers.count - 1 {
+                    lastLayerFirstToken(layer, x, batch: B, tokens: T, normed: normed, qkv: qkv, attended: attended, hidden: hidden)
+                    return
+                }
+                layer.norm1.apply(normed.pointer, x, rows: N, eps: eps)
+                layer.qkv.forward(qkv.pointer, normed.pointer, rows: N)
+                attention(attended.pointer, qkv.pointer, batch: B, tokens: T, heads: config.heads, headDim: config.headDim,
+                          causal: causal, keyLengths: keyLengths)
+                layer.outProj.forward(normed.pointer, attended.pointer, rows: N)
+                addInPlace(x, normed.pointer, count: N * C)
+                layer.norm2.apply(normed.pointer, x, rows: N, eps: eps)
+                layer.fc1.forward(hidden.pointer, normed.pointer, rows: N)
+                config.activation.apply(hidden.pointer, count: N * I)
+                layer.fc2.forward(normed.pointer, hidden.pointer, rows: N)
+                addInPlace(x, normed.pointer, count: N * C)
+            case .post:
+                layer.qkv.forward(qkv.pointer, x, rows: N)
+                attention(attended.pointer, qkv.pointer, batch: B, tokens: T, heads: config.heads, headDim: config.headDim,
+                          causal: causal, keyLengths: keyLengths)
+                layer.outProj.forward(normed.pointer, attended.pointer, rows: N)
+                addInPlace(x, normed.pointer, count: N * C)
+                layer.norm1.apply(x, x, rows: N, eps: eps)
+                layer.fc1.forward(hidden.pointer, x, rows: N)
+                config.activation.apply(hidden.pointer, count: N * I)
+                layer.fc2.forward(normed.pointer, hidden.pointer, rows: N)
+                addInPlace(x, normed.pointer, count: N * C)
+                layer.norm2.apply(x, x, rows: N, eps: eps)
+            }
+        }
+    }
+
+    /// The last pre-norm layer for the first token of each sequence: keys and values need every token, the rest only B rows.
+    private func lastLayerFirstToken(_ layer: TransformerLayer, _ x: UnsafeMutablePointer<Float>, batch B: Int, tokens T: Int,
+                                     normed: FloatBuffer, qkv: FloatBuffer, attended: FloatBuffer, hidden: FloatBuffer) {
+        let C = config.hiddenSize, N = B * T, eps = config.layerNormEps
+        layer.norm1.apply(normed.pointer, x, rows: N, eps: eps)
+        layer.qkv.forward(qkv.pointer, normed.pointer, rows: N)
+        attentionFirstToken(attended.pointer, qkv.pointer, batch: B, tokens: T, heads: config.heads, headDim: config.headDim)
+        // Gather the first tokens: first (B, C).
+        let first = FloatBuffer(count: B * C, zeroed: false)
+        for b in 0..<B { (first.pointer + b * C).update(from: x + b * T * C, count: C) }
+        layer.outProj.forward(normed.pointer, attended.pointer, rows: B)
+        addInPlace(first.pointer, normed.pointer, count: B * C)
+        layer.norm2.apply(normed.pointer, first.pointer, rows: B, eps: eps)
+        layer.fc1.forward(hidden.pointer, normed.pointer, rows: B)
+        config.activation.apply(hidden.pointer, count: B * config.intermediateSize)
+        layer.fc2.forward(normed.pointer, hidden.pointer, rows: B)
+        addInPlace(first.pointer, normed.pointer, count: B * C)
+        for b in 0..<B { (x + b * T * C).update(from: first.pointer + b * C, count: C) }
+    }
+}

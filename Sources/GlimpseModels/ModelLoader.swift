@@ -1,0 +1,112 @@
+import Foundation
+import GlimpseImage
+import GlimpseTensor
+import GlimpseText
+
+/// A loaded model folder: the towers it has, behind the encoder protocols, and how to preprocess its images.
+public final class LoadedModel: @unchecked Sendable {
+    public let directory: String
+    public let info: ModelInfo
+    public let textEncoder: (any TextEncoder)?
+    public let imageEncoder: (any ImageEncoder)?
+    /// From preprocessor_config.json; present whenever `imageEncoder` is.
+    public let imagePreprocessor: CLIPImagePreprocessor?
+
+    public init(directory: String, info: ModelInfo, textEncoder: (any TextEncoder)?, imageEncoder: (any ImageEncoder)?,
+         imagePreprocessor: CLIPImagePreprocessor?) {
+        self.directory = directory; self.info = info; self.textEncoder = textEncoder
+        self.imageEncoder = imageEncoder; self.imagePreprocessor = imagePreprocessor
+    }
+}
+
+/// What `glimpse model info` prints.
+public struct ModelInfo: Sendable, Equatable {
+    public var family: String
+    public var modelType: String
+    public var towers: [String]
+    public var textDimension: Int?
+    public var imageDimension: Int?
+    public var imageSize: Int?
+    public var tokenizerType: String?
+    public var tokenizerSummary: String?
+    public var maxTokens: Int?
+
+    public init(family: String, modelType: String, towers: [String], textDimension: Int? = nil, imageDimension: Int? = nil,
+                imageSize: Int? = nil, tokenizerType: String? = nil, tokenizerSummary: String? = nil, maxTokens: Int? = nil) {
+        self.family = family; self.modelType = modelType; self.towers = towers; self.textDimension = textDimension
+        self.imageDimension = imageDimension; self.imageSize = imageSize; self.tokenizerType = tokenizerType
+        self.tokenizerSummary = tokenizerSummary; self.maxTokens = maxTokens
+    }
+}
+
+/// Loads a model folder by what it is: `modules.json` means sentence-transformers, otherwise config.json's
+/// `model_type` picks the family (one loader dispatching on the architecture, as llama.cpp does).
+public enum ModelLoader {
+    /// Families by model_type.
+    public static let imageTextTypes = ["clip", "chinese_clip"]
+
+    public static func load(directory: String, precision: Precision = .fp32) throws -> LoadedModel {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ModelError.notADirectory(path: directory)
+        }
+        let fm = FileManager.default
+        let configPath = (directory as NSString).appendingPathComponent("config.json")
+        if fm.fileExists(atPath: (directory as NSString).appendingPathComponent("modules.json")) {
+            return try textOnly(SentenceTransformer(directory: directory, precision: precision), family: "sentence-transformers",
+                                modelType: (try? JSONConfig(contentsOf: configPath).optionalString("model_type")) ?? nil, directory: directory)
+        }
+        guard fm.fileExists(atPath: configPath) else { throw ConfigError.missingFile(path: configPath) }
+        let json = try JSONConfig(contentsOf: configPath)
+        let modelType = try json.optionalString("model_type")
+        switch modelType {
+        case "clip", nil:
+            let model = try CLIPModel(directory: directory, precision: precision)
+            return try imageText(model, text: model, family: "CLIP", modelType: "clip", directory: directory)
+        case "chinese_clip":
+            let model = try ChineseCLIPModel(directory: directory, precision: precision)
+            return try imageText(model, text: model, family: "Chinese-CLIP", modelType: "chinese_clip", directory: directory)
+        case let type? where BERTConfig.modelTypes[type] != nil:
+            return try textOnly(SentenceTransformer(directory: directory, precision: precision), family: "transformers text encoder (mean pooling)",
+                                modelType: type, directory: directory)
+        case let type?:
+            let known = (imageTextTypes + BERTConfig.modelTypes.keys.sorted()).joined(separator: ", ")
+            throw ConfigError.unsupported(path: configPath, reason: "model_type \"\(type)\" is not supported (\(known), or a sentence-transformers folder)")
+        }
+    }
+
+    static func textOnly(_ encoder: SentenceTransformer, family: String, modelType: String?, directory: String) throws -> LoadedModel {
+        let info = ModelInfo(family: family, modelType: modelType ?? "unknown", towers: ["text"], textDimension: encoder.textEmbeddingDimension,
+                             imageDimension: nil, imageSize: nil, tokenizerType: encoder.tokenizer?.modelType,
+                             tokenizerSummary: encoder.tokenizer?.summary, maxTokens: encoder.maxTokens)
+        return LoadedModel(directory: directory, info: info, textEncoder: encoder, imageEncoder: nil, imagePreprocessor: nil)
+    }
+
+    static func imageText(_ image: any ImageEncoder, text: any TextEncoder, family: String, modelType: String, directory: String) throws -> LoadedModel {
+        guard image.imageEmbeddingDimension == text.textEmbeddingDimension else {
+            throw ModelError.mismatch(path: directory, reason: "text embeddings have \(text.textEmbeddingDimension) dimensions but image embeddings \(image.imageEmbeddingDimension)")
+        }
+        let preprocessor = try imagePreprocessor(directory: directory, modelType: modelType)
+        let side = image.imageSize
+        guard preprocessor.outputHeight == side, preprocessor.outputWidth == side else {
+            throw ModelError.mismatch(path: directory + "/preprocessor_config.json",
+                                      reason: "produces \(preprocessor.outputWidth)×\(preprocessor.outputHeight) images but the vision tower expects \(side)×\(side)")
+        }
+        let info = ModelInfo(family: family, modelType: modelType, towers: ["text", "image"], textDimension: text.textEmbeddingDimension,
+                             imageDimension: image.imageEmbeddingDimension, imageSize: side, tokenizerType: text.tokenizer?.modelType,
+                             tokenizerSummary: text.tokenizer?.summary, maxTokens: text.maxTokens)
+        return LoadedModel(directory: directory, info: info, textEncoder: text, imageEncoder: image, imagePreprocessor: preprocessor)
+    }
+
+    /// preprocessor_config.json. Chinese-CLIP's processor resizes straight to the square size (no crop, aspect not kept),
+    /// whatever form `size` takes.
+    static func imagePreprocessor(directory: String, modelType: String) throws -> CLIPImagePreprocessor {
+        let path = (directory as NSString).appendingPathComponent("preprocessor_config.json")
+        guard FileManager.default.fileExists(atPath: path) else { throw ConfigError.missingFile(path: path) }
+        var config = try ImagePreprocessorConfig(contentsOf: URL(fileURLWithPath: path))
+        if modelType == "chinese_clip", case let .shortestEdge(n, _) = config.size {
+            config.size = .exact(height: n, width: n)
+        }
+        return CLIPImagePreprocessor(config: config)
+    }
+}
