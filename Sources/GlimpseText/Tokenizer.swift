@@ -1,0 +1,174 @@
+import Foundation
+
+/// The Hugging Face `tokenizers` pipeline as a `tokenizer.json` describes it:
+/// added tokens split out → normalizer → pre-tokenizer → model (BPE, WordPiece, Unigram) → truncation →
+/// post-processor (special tokens); and the decoder for ids → text. Folders without a tokenizer.json
+/// (`vocab.json` + `merges.txt`, or BERT's `vocab.txt`) are read into the same pipeline.
+public final class Tokenizer: @unchecked Sendable {
+    public let source: String
+    let normalizer: Normalizer?
+    let preTokenizer: PreTokenizer?
+    let model: any TokenizerModel
+    let postProcessor: PostProcessor?
+    let decoder: TokenDecoder?
+    let addedTokens: [AddedToken]
+    private let rawAdded: AddedVocabulary
+    private let normalizedAdded: AddedVocabulary
+    private let addedById: [Int: AddedToken]
+    private let addedByContent: [String: AddedToken]
+    /// tokenizer_config.json's model_max_length, or the file's truncation max_length.
+    public private(set) var modelMaxLength: Int?
+    public private(set) var padTokenId: Int?
+    /// The file's own `truncation.max_length`, applied when encode is given no maximum.
+    let fileTruncation: Int?
+
+    public var modelType: String { model.typeName }
+    public var vocabularySize: Int { max(model.vocabularySize, (addedById.keys.max() ?? -1) + 1) }
+
+    public convenience init(tokenizerJSON path: String) throws {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw TokenizerError.unreadable(path: path, reason: "cannot read: \(error.localizedDescription)")
+        }
+        try self.init(data: data, source: path)
+    }
+
+    public convenience init(data: Data, source: String) throws {
+        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw TokenizerError.unreadable(path: source, reason: "not a JSON object")
+        }
+        try self.init(json: root, source: source)
+    }
+
+    init(json root: [String: Any], source: String) throws {
+        self.source = source
+        func component(_ key: String) throws -> Component? {
+            guard let value = root[key], !(value is NSNull) else { return nil }
+            return try Component(value, source: source, kind: key)
+        }
+        normalizer = try component("normalizer").map(Normalizer.init)
+        preTokenizer = try component("pre_tokenizer").map(PreTokenizer.init)
+        postProcessor = try component("post_processor").map(PostProcessor.init)
+        decoder = try component("decoder").map(TokenDecoder.init)
+        guard let m = try component("model") else { throw TokenizerError.unreadable(path: source, reason: "no \"model\" object") }
+        var type = m.type
+        if type.isEmpty { type = m.values["merges"] != nil ? "BPE" : (m.values["vocab"] is [Any] ? "Unigram" : "WordPiece") }
+        switch type {
+        case "BPE": model = try BPEModel.load(m)
+        case "WordPiece": model = try WordPieceModel.load(m)
+        case "Unigram": model = try UnigramModel.load(m)
+        default: throw m.unsupported()
+        }
+        var added: [AddedToken] = []
+        for (i, raw) in ((root["added_tokens"] as? [Any]) ?? []).enumerated() {
+            guard let t = raw as? [String: Any], let id = jsonInt(t["id"]), let content = t["content"] as? String else {
+                throw TokenizerError.unreadable(path: source, reason: "added_tokens[\(i)] lacks an id or content")
+            }
+            let special = jsonBool(t["special"]) ?? false
+            added.append(AddedToken(id: id, content: content, special: special, singleWord: jsonBool(t["single_word"]) ?? false,
+                                    lstrip: jsonBool(t["lstrip"]) ?? false, rstrip: jsonBool(t["rstrip"]) ?? false,
+                                    normalized: jsonBool(t["normalized"]) ?? !special))
+        }
+        addedTokens = added
+        let normalizer = self.normalizer
+        rawAdded = AddedVocabulary(added.filter { !$0.normalized || normalizer == nil }) { $0.content }
+        normalizedAdded = AddedVocabulary(added.filter { $0.normalized && normalizer != nil }) { normalizer!.apply($0.content) }
+        addedById = Dictionary(added.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        addedByContent = Dictionary(added.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
+        if let truncation = root["truncation"] as? [String: Any], let max = jsonInt(truncation["max_length"]), max > 0 {
+            modelMaxLength = max; fileTruncation = max
+        } else { fileTruncation = nil }
+        if let padding = root["padding"] as? [String: Any], let id = jsonInt(padding["pad_id"]) { padTokenId = id }
+    }
+
+    /// Loads the tokenizer of a model folder: `tokenizer.json`; else `vocab.json` + `merges.txt` (CLIP, GPT-2/RoBERTa);
+    /// else `vocab.txt` (BERT WordPiece). `tokenizer_config.json` gives model_max_length, the pad token and added tokens.
+    public convenience init(directory: String) throws {
+        func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        let fm = FileManager.default
+        let config = Self.readConfig(path("tokenizer_config.json"))
+        if fm.fileExists(atPath: path("tokenizer.json")) {
+            try self.init(tokenizerJSON: path("tokenizer.json"))
+        } else if fm.fileExists(atPath: path("vocab.json")), fm.fileExists(atPath: path("merges.txt")) {
+            try self.init(json: try LegacyTokenizerFiles.byteLevelBPE(vocabJSON: path("vocab.json"), mergesTXT: path("merges.txt"), config: config),
+                          source: path("vocab.json"))
+        } else if fm.fileExists(atPath: path("vocab.txt")) {
+            try self.init(json: try LegacyTokenizerFiles.wordPiece(vocabTXT: path("vocab.txt"), config: config), source: path("vocab.txt"))
+        } else {
+            throw TokenizerError.missingFiles(directory: directory)
+        }
+        if let max = jsonInt(config["model_max_length"]), max > 0, max < 1_000_000 { modelMaxLength = max }
+        if padTokenId == nil {
+            let name = (config["pad_token"] as? String) ?? ((config["pad_token"] as? [String: Any])?["content"] as? String)
+            padTokenId = (name.flatMap(id(of:))) ?? ["<pad>", "[PAD]", "<|padding|>"].lazy.compactMap(id(of:)).first
+        }
+    }
+
+    static func readConfig(_ path: String) -> [String: Any] {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return [:] }
+        return object
+    }
+
+    // MARK: Encoding
+
+    /// Token ids of a text, special tokens included, at most `maxLength` of them (default: the file's truncation, if any) (content tokens are dropped from the
+    /// end, as transformers does with truncation=True). Work stops once the kept tokens are known.
+    public func encode(_ text: String, addSpecialTokens: Bool = true, maxLength: Int? = nil) -> [Int] {
+        encoding(text, addSpecialTokens: addSpecialTokens, maxLength: maxLength).ids
+    }
+
+    public func encoding(_ text: String, addSpecialTokens: Bool = true, maxLength: Int? = nil) -> Encoding {
+        let post = addSpecialTokens ? postProcessor : nil
+        let limit = (maxLength ?? fileTruncation).map { max(0, $0 - (post?.addedTokens ?? 0)) }
+        var content = Encoding(ids: [], tokens: [], typeIds: [], specialTokensMask: [])
+        func add(_ id: Int, _ token: String, special: Bool) {
+            content.ids.append(id); content.tokens.append(token); content.typeIds.append(0); content.specialTokensMask.append(special ? 1 : 0)
+        }
+        outer: for segment in rawAdded.split(text) {
+            if let limit, content.ids.count >= limit { break }
+            if let token = segment.token { add(token.id, token.content, special: token.special); continue }
+            let normalized = normalizer?.apply(segment.text) ?? segment.text
+            for part in normalizedAdded.split(normalized) {
+                if let limit, content.ids.count >= limit { break outer }
+                if let token = part.token { add(token.id, token.content, special: token.special); continue }
+                var pieces = [Piece(text: part.text, start: segment.offset + part.offset)]
+                if let preTokenizer { pieces = preTokenizer.apply(pieces) }
+                for piece in pieces where !piece.text.isEmpty {
+                    for (id, token) in model.tokenize(piece.text) { add(id, token, special: false) }
+                    if let limit, content.ids.count >= limit { break outer }
+                }
+            }
+        }
+        if let limit, content.ids.count > limit {
+            content.ids.removeLast(content.ids.count - limit); content.tokens.removeLast(content.tokens.count - limit)
+            content.typeIds.removeLast(content.typeIds.count - limit); content.specialTokensMask.removeLast(content.specialTokensMask.count - limit)
+        }
+        return post?.process(content) ?? content
+    }
+
+    // MARK: Decoding
+
+    /// Text of token ids, as `tokenizers.Tokenizer.decode` gives it.
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool = true) -> String {
+        let tokens: [String] = ids.compactMap { id in
+            if let added = addedById[id] { return skipSpecialTokens && added.special ? nil : added.content }
+            return model.token(of: id)
+        }
+        guard let decoder else { return tokens.joined(separator: " ") }
+        return decoder.decodeChain(tokens).joined()
+    }
+
+    public func id(of token: String) -> Int? { addedByContent[token]?.id ?? model.id(of: token) }
+    public func token(of id: Int) -> String? { addedById[id]?.content ?? model.token(of: id) }
+
+    /// One line naming the pipeline's parts.
+    public var summary: String {
+        var parts = ["\(modelType) (\(vocabularySize) tokens)"]
+        if let normalizer { parts.append("normalizer \(normalizer.name)") }
+        if let preTokenizer { parts.append("pre-tokenizer \(preTokenizer.name)") }
+        if let postProcessor { parts.append("post-processor \(postProcessor.name)") }
+        if let decoder { parts.append("decoder \(decoder.name)") }
+        return parts.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,33 @@
+/// The model of a tokenizer.json: one pre-tokenized piece → tokens (id and spelling).
+protocol TokenizerModel: Sendable {
+    var typeName: String { get }
+    func tokenize(_ piece: String) -> [(id: Int, token: String)]
+    func id(of token: String) -> Int?
+    func token(of id: Int) -> String?
+    var vocabularySize: Int { get }
+}
+
+/// Token → id, compared byte for byte. Swift's String equality is canonical equivalence ("é" == "e\u{301}"), which
+/// would merge tokens that tokenizers keeps apart.
+struct Vocabulary: Sendable {
+    private var ids: [[UInt8]: Int] = [:]
+    init() {}
+    init(_ table: [String: Int]) {
+        ids.reserveCapacity(table.count)
+        for (k, v) in table { ids[Array(k.utf8)] = v }
+    }
+    subscript(_ token: String) -> Int? {
+        get { ids[Array(token.utf8)] }
+        set { ids[Array(token.utf8)] = newValue }
+    }
+    subscript(utf8 bytes: [UInt8]) -> Int? { ids[bytes] }
+    var count: Int { ids.count }
+
+    /// The inverse table id → token.
+    func inverted() -> [Int: String] {
+        var out: [Int: String] = [:]
+        out.reserveCapacity(ids.count)
+        for (k, v) in ids where out[v] == nil { out[v] = String(decoding: k, as: UTF8.self) }
+        return out
+    }
+}
