@@ -58,7 +58,8 @@ struct AddedVocabulary {
             if m.token.lstrip { while m.start > plainStart, s[m.start - 1].properties.isWhitespace { m.start -= 1 } }
             if m.token.rstrip { while m.end < s.count, s[m.end].properties.isWhitespace { m.end += 1 } }
             flush(m.start)
-            out.append((m.token.content, utf16Offsets[m.start], m.token))
+            // The token's spelling includes the whitespace lstrip / rstrip took in (as tokenizers reports it).
+            out.append((String(String.UnicodeScalarView(s[m.start..<m.end])), utf16Offsets[m.start], m.token))
             plainStart = m.end
             i = m.end
         }

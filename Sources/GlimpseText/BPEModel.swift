@@ -26,7 +26,7 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
          endOfWordSuffix: String?, fuseUnk: Bool, byteFallback: Bool, ignoreMerges: Bool, source: String) throws {
         self.vocab = vocab
         tokens = vocab.inverted()
-        let prefixLength = continuingSubwordPrefix?.count ?? 0
+        let prefixLength = continuingSubwordPrefix?.utf8.count ?? 0
         var table: [Pair: (Int, Int)] = [:]
         table.reserveCapacity(merges.count)
         for (rank, (a, b)) in merges.enumerated() {
@@ -34,7 +34,7 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
                 throw TokenizerError.unreadable(path: source, reason: "merge \(rank) (\(a.debugDescription) \(b.debugDescription)) uses a token missing from the vocabulary")
             }
             // The merged token drops the right side's continuing-subword prefix (tokenizers does the same).
-            let merged = a + (prefixLength > 0 && b.hasPrefix(continuingSubwordPrefix!) ? String(b.dropFirst(prefixLength)) : b)
+            let merged = a + (prefixLength > 0 && b.hasBytePrefix(continuingSubwordPrefix!) ? b.droppingBytes(prefixLength) : b)
             guard let id = vocab[merged] else {
                 throw TokenizerError.unreadable(path: source, reason: "merge \(rank) makes \(merged.debugDescription), which is not in the vocabulary")
             }

@@ -32,15 +32,15 @@ enum LegacyTokenizerFiles {
         if vocab["<|startoftext|>"] != nil {
             let bos = try id("<|startoftext|>"), eos = try id("<|endoftext|>")
             for (token, i) in [("<|startoftext|>", bos), ("<|endoftext|>", eos)] where !added.contains(where: { $0["content"] as? String == token }) {
-                added.append(["id": i, "content": token, "special": true, "normalized": true])
+                added.append(["id": i, "content": token, "special": true, "normalized": false])
             }
             return [
                 "normalizer": ["type": "Sequence", "normalizers": [["type": "NFC"], ["type": "Replace", "pattern": ["Regex": #"\s+"#], "content": " "],
                                                                     ["type": "Lowercase"]]],
                 "pre_tokenizer": ["type": "Sequence", "pretokenizers": [
                     ["type": "Split", "pattern": ["Regex": clipPattern], "behavior": "Removed", "invert": true],
-                    ["type": "ByteLevel", "add_prefix_space": false, "use_regex": false]]],
-                "model": ["type": "BPE", "vocab": vocab, "merges": merges, "end_of_word_suffix": "</w>", "unk_token": "<|endoftext|>"],
+                    ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true]]],
+                "model": ["type": "BPE", "vocab": vocab, "merges": merges, "end_of_word_suffix": "</w>", "unk_token": "<|endoftext|>", "continuing_subword_prefix": ""],
                 "post_processor": ["type": "RobertaProcessing", "cls": ["<|startoftext|>", bos], "sep": ["<|endoftext|>", eos]],
                 "decoder": ["type": "ByteLevel"],
                 "added_tokens": added,

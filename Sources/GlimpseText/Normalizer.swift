@@ -59,7 +59,7 @@ indirect enum Normalizer {
         case .nfkc: return text.precomposedStringWithCompatibilityMapping
         case .nfkd: return text.decomposedStringWithCompatibilityMapping
         case .lowercase: return Self.lowercase(text)
-        case .stripAccents: return Self.removeNonspacingMarks(text)
+        case .stripAccents: return Self.removeMarks(text)
         case let .bert(cleanText, handleChineseChars, stripAccents, lowercase):
             var out = String.UnicodeScalarView()
             for s in text.unicodeScalars {
@@ -107,15 +107,27 @@ indirect enum Normalizer {
         return String(out)
     }
 
+    /// The StripAccents normalizer drops every combining mark (Mn, Mc, Me); BertNormalizer only nonspacing ones.
+    static func removeMarks(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for s in text.unicodeScalars {
+            switch s.properties.generalCategory {
+            case .nonspacingMark, .spacingMark, .enclosingMark: continue
+            default: out.append(s)
+            }
+        }
+        return String(out)
+    }
+
     static func isBertWhitespace(_ s: Unicode.Scalar) -> Bool {
         s == "\t" || s == "\n" || s == "\r" || s.properties.isWhitespace
     }
 
-    /// tokenizers' is_control: \t \n \r are whitespace; otherwise any "Other" category (Cc, Cf, Cs, Co, Cn).
+    /// tokenizers' is_control: \t \n \r are whitespace; otherwise Cc, Cf, Cs, Co (unassigned code points are kept and become unk).
     static func isControl(_ s: Unicode.Scalar) -> Bool {
         if s == "\t" || s == "\n" || s == "\r" { return false }
         switch s.properties.generalCategory {
-        case .control, .format, .surrogate, .privateUse, .unassigned: return true
+        case .control, .format, .surrogate, .privateUse: return true
         default: return false
         }
     }

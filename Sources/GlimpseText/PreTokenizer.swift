@@ -117,7 +117,7 @@ indirect enum PreTokenizer {
         switch self {
         case let .byteLevel(addPrefixSpace, useRegex):
             var p = piece
-            if addPrefixSpace, !p.text.hasPrefix(" ") { p.text = " " + p.text }
+            if addPrefixSpace, !p.text.hasBytePrefix(" ") { p.text = " " + p.text }
             let parts = useRegex ? Self.cut(p, TextPattern.regex(Self.gpt2).splits(p.text).map { ($0.range, !$0.isMatch) }, .removed) : [p]
             return parts.map { Piece(text: ByteLevelAlphabet.encode($0.text), start: $0.start) }
         case .bert:
@@ -128,8 +128,8 @@ indirect enum PreTokenizer {
         case .whitespaceSplit:
             return Self.cut(piece, Self.scalarSplits(piece.text) { $0.properties.isWhitespace }, .removed)
         case let .metaspace(replacement, scheme, split):
-            var text = piece.text.replacingOccurrences(of: " ", with: String(replacement))
-            if !text.hasPrefix(String(replacement)), scheme == "always" || (scheme == "first" && piece.start == 0) {
+            var text = TextPattern.string(" ").replacingAll(in: piece.text, with: String(replacement))
+            if !text.hasBytePrefix(String(replacement)), scheme == "always" || (scheme == "first" && piece.start == 0) {
                 text = String(replacement) + text
             }
             let p = Piece(text: text, start: piece.start)

@@ -73,7 +73,7 @@ indirect enum TokenDecoder {
             return tokens.enumerated().map { i, token in
                 var t = token
                 if i != 0 {
-                    if t.hasPrefix(prefix) { t = String(t.dropFirst(prefix.count)) } else { t = " " + t }
+                    if t.hasBytePrefix(prefix) { t = t.droppingBytes(prefix.utf8.count) } else { t = " " + t }
                 }
                 return cleanup ? Self.cleanup(t) : t
             }
@@ -99,7 +99,7 @@ indirect enum TokenDecoder {
             }
             for t in tokens {
                 let u = Array(t.utf8)
-                if u.count == 6, t.hasPrefix("<0x"), t.hasSuffix(">"), let b = UInt8(String(decoding: u[3..<5], as: UTF8.self), radix: 16) {
+                if u.count == 6, t.hasBytePrefix("<0x"), t.hasByteSuffix(">"), let b = UInt8(String(decoding: u[3..<5], as: UTF8.self), radix: 16) {
                     pending.append(b)
                 } else {
                     flush(); out.append(t)

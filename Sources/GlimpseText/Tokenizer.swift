@@ -69,10 +69,18 @@ public final class Tokenizer: @unchecked Sendable {
                                     lstrip: jsonBool(t["lstrip"]) ?? false, rstrip: jsonBool(t["rstrip"]) ?? false,
                                     normalized: jsonBool(t["normalized"]) ?? !special))
         }
-        addedTokens = added
+        // A normalized added token is known by its normalized spelling (tokenizers reports and decodes it so).
         let normalizer = self.normalizer
+        if let normalizer {
+            added = added.map { t in
+                guard t.normalized else { return t }
+                return AddedToken(id: t.id, content: normalizer.apply(t.content), special: t.special, singleWord: t.singleWord,
+                                  lstrip: t.lstrip, rstrip: t.rstrip, normalized: true)
+            }
+        }
+        addedTokens = added
         rawAdded = AddedVocabulary(added.filter { !$0.normalized || normalizer == nil }) { $0.content }
-        normalizedAdded = AddedVocabulary(added.filter { $0.normalized && normalizer != nil }) { normalizer!.apply($0.content) }
+        normalizedAdded = AddedVocabulary(added.filter { $0.normalized && normalizer != nil }) { $0.content }
         addedById = Dictionary(added.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         addedByContent = Dictionary(added.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
         if let truncation = root["truncation"] as? [String: Any], let max = jsonInt(truncation["max_length"]), max > 0 {
@@ -127,11 +135,11 @@ public final class Tokenizer: @unchecked Sendable {
         }
         outer: for segment in rawAdded.split(text) {
             if let limit, content.ids.count >= limit { break }
-            if let token = segment.token { add(token.id, token.content, special: token.special); continue }
+            if let token = segment.token { add(token.id, segment.text, special: token.special); continue }
             let normalized = normalizer?.apply(segment.text) ?? segment.text
             for part in normalizedAdded.split(normalized) {
                 if let limit, content.ids.count >= limit { break outer }
-                if let token = part.token { add(token.id, token.content, special: token.special); continue }
+                if let token = part.token { add(token.id, part.text, special: token.special); continue }
                 var pieces = [Piece(text: part.text, start: segment.offset + part.offset)]
                 if let preTokenizer { pieces = preTokenizer.apply(pieces) }
                 for piece in pieces where !piece.text.isEmpty {

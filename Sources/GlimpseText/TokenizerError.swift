@@ -117,7 +117,7 @@ enum TextPattern {
 
     func replacingAll(in text: String, with content: String) -> String {
         switch self {
-        case let .string(s): return s.isEmpty ? text : text.replacingOccurrences(of: s, with: content)
+        case let .string(s): return s.isEmpty ? text : (text as NSString).replacingOccurrences(of: s, with: content, options: .literal, range: NSRange(location: 0, length: (text as NSString).length))
         case let .regex(r):
             return r.stringByReplacingMatches(in: text, range: NSRange(location: 0, length: (text as NSString).length),
                                               withTemplate: NSRegularExpression.escapedTemplate(for: content))

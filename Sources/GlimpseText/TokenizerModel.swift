@@ -31,3 +31,11 @@ struct Vocabulary: Sendable {
         return out
     }
 }
+
+extension String {
+    /// Prefix test on the bytes: String.hasPrefix compares characters, and "##" + a combining mark is not "##" + anything.
+    func hasBytePrefix(_ prefix: String) -> Bool { utf8.starts(with: prefix.utf8) }
+    func hasByteSuffix(_ suffix: String) -> Bool { utf8.reversed().starts(with: suffix.utf8.reversed()) }
+    /// The string without its first `count` UTF-8 bytes (which must end on a scalar boundary).
+    func droppingBytes(_ count: Int) -> String { String(decoding: utf8.dropFirst(count), as: UTF8.self) }
+}
