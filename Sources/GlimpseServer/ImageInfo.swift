@@ -22,12 +22,14 @@ public struct LibraryInfo: Codable, Sendable, Equatable {
     public let status: String
     public let images: Int
     public let model: String
+    /// The model text queries go through: the library's own, or the `--text-model` given to `serve`.
+    public let textModel: String
     public let dimension: Int
     public let indexKind: String
     public let version: String
 
     enum CodingKeys: String, CodingKey {
         case status, images, model, dimension, version
-        case indexKind = "index_kind"
+        case indexKind = "index_kind", textModel = "text_model"
     }
 }

@@ -15,6 +15,7 @@ import GlimpseStore
 public final class LibraryService: @unchecked Sendable {
     public let library: Library
     public let embedder: Embedder
+    public let textModelName: String?
     public let index: LibraryIndex
     public let searcher: Searcher
     public let configuration: ServerConfiguration
@@ -35,8 +36,9 @@ public final class LibraryService: @unchecked Sendable {
     /// Absolute, like every path the indexer stores.
     public var uploadsDirectory: String { FileScanner.absolute((library.directory as NSString).appendingPathComponent("uploads")) }
 
-    public init(library: Library, embedder: Embedder, modelName: String, configuration: ServerConfiguration,
+    public init(library: Library, embedder: Embedder, modelName: String, textModelName: String? = nil, configuration: ServerConfiguration,
                 metrics: ServerMetrics = ServerMetrics()) throws {
+        self.textModelName = textModelName
         self.library = library
         self.embedder = embedder
         self.modelName = modelName
@@ -68,8 +70,9 @@ public final class LibraryService: @unchecked Sendable {
 
     public func info() throws -> LibraryInfo {
         // A model given as a folder shows as its folder name; Hub ids ("openai/clip-vit-base-patch32") as they are.
-        let model = modelName.hasPrefix("/") || modelName.hasPrefix(".") ? (modelName as NSString).lastPathComponent : modelName
-        return LibraryInfo(status: "ok", images: index.vectors.count, model: model, dimension: embedder.embeddingDim,
+        func shown(_ name: String) -> String { name.hasPrefix("/") || name.hasPrefix(".") ? (name as NSString).lastPathComponent : name }
+        return LibraryInfo(status: "ok", images: index.vectors.count, model: shown(modelName), textModel: shown(textModelName ?? modelName),
+                           dimension: embedder.embeddingDim,
                     indexKind: index.vectors.kind.rawValue, version: "0.1.0")
     }
 

@@ -266,11 +266,12 @@ public enum OpenAPIDocument {
       },
       "LibraryInfo": {
         "type": "object",
-        "required": ["status", "images", "model", "dimension", "index_kind", "version"],
+        "required": ["status", "images", "model", "text_model", "dimension", "index_kind", "version"],
         "properties": {
           "status": {"type": "string"},
           "images": {"type": "integer"},
           "model": {"type": "string"},
+          "text_model": {"type": "string", "description": "The model text queries are encoded with (serve --text-model), else the library's own"},
           "dimension": {"type": "integer"},
           "index_kind": {"type": "string"},
           "version": {"type": "string"}

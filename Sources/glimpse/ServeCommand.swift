@@ -69,7 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let configuration = ServerConfiguration(host: host, port: port, authToken: token, corsOrigin: cors,
                                                 maxUploadBytes: maxUploadMb * 1024 * 1024, maxPixels: maxPixels)
-        let service = try LibraryService(library: library, embedder: embedder, modelName: modelName, configuration: configuration)
+        let service = try LibraryService(library: library, embedder: embedder, modelName: modelName, textModelName: opened.textModelName, configuration: configuration)
         logger.info("library loaded", metadata: [
             "library": .string(library.directory), "images": .stringConvertible(service.index.vectors.count),
             "model": .string(modelName), "text_model": .string(opened.textModelName ?? modelName), "url": .string("http://\(host.contains(":") ? "[\(host)]" : host):\(port)/"),

@@ -49,7 +49,9 @@ final class TextEncoderParityTests: XCTestCase {
         for (item, result) in zip(images, results) {
             let c = cosine(try result.get(), item.embedding)
             worst = min(worst, c)
-            XCTAssertGreaterThanOrEqual(c, item.cmyk == true ? 0.99 : 0.9999, item.file)
+            // CMYK JPEGs: libvips and Pillow convert CMYK to RGB differently (as in the CLIP parity test); squashing the
+            // whole photo into 64×64 with no crop makes the difference weigh more here.
+            XCTAssertGreaterThanOrEqual(c, item.cmyk == true ? 0.95 : 0.9999, item.file)
         }
         print("chinese-clip-tiny: worst image cosine \(worst) over \(images.count) images")
     }

@@ -85,6 +85,9 @@ public final class SafetensorsFile: @unchecked Sendable {
                   let offsetList = info["data_offsets"] as? [Any]
             else { throw SafetensorsError.badHeader(path: path, reason: "entry \(name) lacks dtype, shape or data_offsets") }
             guard let dtype = DType(rawValue: dtypeName) else {
+                // Integer buffers such as BERT's `embeddings.position_ids` sit beside the weights: skip them (reading one
+                // is then a missing-tensor error); an unknown dtype name is a broken file.
+                if Self.otherDTypes.contains(dtypeName) { continue }
                 throw SafetensorsError.unsupportedDType(path: path, tensor: name, dtype: dtypeName)
             }
             var shape: [Int] = []
@@ -144,6 +147,9 @@ public final class SafetensorsFile: @unchecked Sendable {
     public var names: [String] { entries.keys.sorted() }
 
     /// Reads a tensor as Float32, checking its shape when one is expected.
+    /// Element types of the safetensors format that hold no weights Glimpse reads.
+    static let otherDTypes: Set<String> = ["F64", "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL", "F8_E4M3", "F8_E5M2"]
+
     public func tensor(_ name: String, shape expected: [Int]? = nil) throws -> Tensor {
         guard let entry = entries[name] else { throw SafetensorsError.missingTensor(path: path, tensor: name) }
         if let expected, expected != entry.shape {
