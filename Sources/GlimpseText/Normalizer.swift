@@ -56,7 +56,9 @@ indirect enum Normalizer {
         switch self {
         case .nfc: return text.precomposedStringWithCanonicalMapping
         case .nfd: return text.decomposedStringWithCanonicalMapping
-        case .nfkc: return text.precomposedStringWithCompatibilityMapping
+        // Foundation's NFKC on Linux leaves some compositions undone (halfwidth ｶﾞ stays カ + U+3099); NFKC output is
+        // NFC-stable, so composing once more is exact where Foundation was right and fixes it where not.
+        case .nfkc: return text.precomposedStringWithCompatibilityMapping.precomposedStringWithCanonicalMapping
         case .nfkd: return text.decomposedStringWithCompatibilityMapping
         case .lowercase: return Self.lowercase(text)
         case .stripAccents: return Self.removeMarks(text)

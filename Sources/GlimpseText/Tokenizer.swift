@@ -143,7 +143,7 @@ public final class Tokenizer: @unchecked Sendable {
                 var pieces = [Piece(text: part.text, start: segment.offset + part.offset)]
                 if let preTokenizer { pieces = preTokenizer.apply(pieces) }
                 for piece in pieces where !piece.text.isEmpty {
-                    for (id, token) in model.tokenize(piece.text) { add(id, token, special: false) }
+                    for (id, token) in tokenize(piece.text, keeping: limit.map { $0 - content.ids.count }) { add(id, token, special: false) }
                     if let limit, content.ids.count >= limit { break outer }
                 }
             }
@@ -153,6 +153,24 @@ public final class Tokenizer: @unchecked Sendable {
             content.typeIds.removeLast(content.typeIds.count - limit); content.specialTokensMask.removeLast(content.specialTokensMask.count - limit)
         }
         return post?.process(content) ?? content
+    }
+
+    /// The model's tokens of one piece. When only the first `keeping` tokens matter and the piece is long (a model with
+    /// no pre-tokenizer sees a whole text as one piece), windows of the piece's beginning are tokenized, doubling until
+    /// two consecutive windows agree on those tokens: the work follows what is kept, not the length of the text.
+    func tokenize(_ piece: String, keeping: Int?) -> [(id: Int, token: String)] {
+        guard let keeping, keeping > 0 else { return model.tokenize(piece) }
+        let scalars = Array(piece.unicodeScalars)
+        var window = max(256, keeping * 16)
+        guard scalars.count > 2 * window else { return model.tokenize(piece) }
+        var previous = Array(model.tokenize(String(String.UnicodeScalarView(scalars[..<window]))).prefix(keeping))
+        while 2 * window < scalars.count {
+            window *= 2
+            let current = Array(model.tokenize(String(String.UnicodeScalarView(scalars[..<window]))).prefix(keeping))
+            if current.count == keeping, current.map(\.id) == previous.map(\.id) { return current }
+            previous = current
+        }
+        return model.tokenize(piece)
     }
 
     // MARK: Decoding

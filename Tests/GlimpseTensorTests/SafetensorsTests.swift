@@ -47,6 +47,13 @@ final class SafetensorsTests: XCTestCase {
         data.append(Data(header.utf8)); data.append(Data(count: 8))
         let path = tempPath("i64.safetensors")
         try data.write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsError(try SafetensorsFile(path: path)) { XCTAssertTrue("\($0)".contains("I64"), "\($0)") }
+        // Integer buffers (BERT's position_ids) may sit beside the weights: the file opens, reading one names its dtype.
+        let file = try SafetensorsFile(path: path)
+        XCTAssertThrowsError(try file.tensor("x")) { XCTAssertTrue("\($0)".contains("I64"), "\($0)") }
+        let bad = #"{"x":{"dtype":"Q7","shape":[1],"data_offsets":[0,8]}}"#
+        var data2 = Data(); withUnsafeBytes(of: UInt64(bad.utf8.count).littleEndian) { data2.append(contentsOf: $0) }
+        data2.append(Data(bad.utf8)); data2.append(Data(count: 8))
+        try data2.write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try SafetensorsFile(path: path)) { XCTAssertTrue("\($0)".contains("Q7"), "\($0)") }
     }
 }

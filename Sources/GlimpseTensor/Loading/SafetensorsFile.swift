@@ -16,6 +16,7 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     public let path: String
     public let entries: [String: Entry]
+    public let skipped: [String: String]
     public let metadata: [String: String]
     private let base: UnsafeRawPointer
     private let mappedSize: Int
@@ -38,6 +39,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         do {
             let header = try Self.parseHeader(UnsafeRawBufferPointer(start: base, count: size), path: path)
             entries = header.entries
+            skipped = header.skipped
             metadata = header.metadata
             dataOffset = header.dataOffset
         } catch {
@@ -49,6 +51,8 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// What the header of a safetensors file says, validated against the file's size.
     public struct Header: Sendable {
         public let entries: [String: Entry]
+        /// Tensors of element types Glimpse does not read (integer buffers), by name → dtype.
+        public var skipped: [String: String] = [:]
         public let metadata: [String: String]
         /// Where the data section starts (8 + header length).
         public let dataOffset: Int
@@ -72,6 +76,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             throw SafetensorsError.badHeader(path: path, reason: "header is not a JSON object")
         }
         var entries: [String: Entry] = [:]
+        var skipped: [String: String] = [:]
         var metadata: [String: String] = [:]
         let dataSize = size - dataOffset
         for (name, value) in object {
@@ -87,7 +92,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             guard let dtype = DType(rawValue: dtypeName) else {
                 // Integer buffers such as BERT's `embeddings.position_ids` sit beside the weights: skip them (reading one
                 // is then a missing-tensor error); an unknown dtype name is a broken file.
-                if Self.otherDTypes.contains(dtypeName) { continue }
+                if Self.otherDTypes.contains(dtypeName) { skipped[name] = dtypeName; continue }
                 throw SafetensorsError.unsupportedDType(path: path, tensor: name, dtype: dtypeName)
             }
             var shape: [Int] = []
@@ -114,7 +119,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             }
             entries[name] = Entry(dtype: dtype, shape: shape, byteRange: start..<end)
         }
-        return Header(entries: entries, metadata: metadata, dataOffset: dataOffset)
+        return Header(entries: entries, skipped: skipped, metadata: metadata, dataOffset: dataOffset)
     }
 
     /// A JSON integer as Int: nil for non-numbers, booleans, fractions and values outside Int's range.
@@ -151,7 +156,10 @@ public final class SafetensorsFile: @unchecked Sendable {
     static let otherDTypes: Set<String> = ["F64", "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL", "F8_E4M3", "F8_E5M2"]
 
     public func tensor(_ name: String, shape expected: [Int]? = nil) throws -> Tensor {
-        guard let entry = entries[name] else { throw SafetensorsError.missingTensor(path: path, tensor: name) }
+        guard let entry = entries[name] else {
+            if let dtype = skipped[name] { throw SafetensorsError.unsupportedDType(path: path, tensor: name, dtype: dtype) }
+            throw SafetensorsError.missingTensor(path: path, tensor: name)
+        }
         if let expected, expected != entry.shape {
             // A [N] vector stored as [1, N] (or similar) is the same data.
             guard let expectedCount = Self.elementCount(expected), expectedCount == Self.elementCount(entry.shape),
