@@ -46,10 +46,7 @@ public enum ModelLoader {
     public static let imageTextTypes = ["clip", "chinese_clip"]
 
     public static func load(directory: String, precision: Precision = .fp32) throws -> LoadedModel {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ModelError.notADirectory(path: directory)
-        }
+        try ModelError.requireFolder(directory)
         let fm = FileManager.default
         let configPath = (directory as NSString).appendingPathComponent("config.json")
         if fm.fileExists(atPath: (directory as NSString).appendingPathComponent("modules.json")) {

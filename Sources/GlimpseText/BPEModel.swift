@@ -50,12 +50,7 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
     }
 
     static func load(_ c: Component) throws -> BPEModel {
-        guard let vocabObject = c.values["vocab"] as? [String: Any] else { throw c.error("vocab should be an object of token → id") }
-        var vocab = Vocabulary()
-        for (k, v) in vocabObject {
-            guard let id = jsonInt(v), id >= 0 else { throw c.error("vocab id of \(k.debugDescription) is not a non-negative integer") }
-            vocab[k] = id
-        }
+        let vocab = try Vocabulary(c)
         var merges: [(String, String)] = []
         for (i, m) in ((c.values["merges"] as? [Any]) ?? []).enumerated() {
             if let s = m as? String {

@@ -79,10 +79,7 @@ indirect enum PreTokenizer {
         case "Metaspace":
             let replacement = c.optionalString("replacement") ?? "▁"
             guard replacement.count == 1, let r = replacement.first else { throw c.error("replacement must be one character") }
-            var scheme = c.optionalString("prepend_scheme") ?? "always"
-            if c.values["prepend_scheme"] == nil, let legacy = jsonBool(c.values["add_prefix_space"]) { scheme = legacy ? "always" : "never" }
-            guard ["always", "first", "never"].contains(scheme) else { throw c.error("prepend_scheme \(scheme.debugDescription) is unknown") }
-            self = .metaspace(replacement: r, scheme: scheme, split: c.bool("split", default: true))
+            self = .metaspace(replacement: r, scheme: try c.metaspacePrependScheme(), split: c.bool("split", default: true))
         case "Split": self = .split(try c.pattern(), try SplitBehavior(c, default: .removed), invert: c.bool("invert", default: false))
         case "Punctuation": self = .punctuation(try SplitBehavior(c, default: .isolated))
         case "Digits": self = .digits(individual: c.bool("individual_digits", default: false))

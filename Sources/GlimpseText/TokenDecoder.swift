@@ -20,9 +20,7 @@ indirect enum TokenDecoder {
         case "Metaspace":
             let r = c.optionalString("replacement") ?? "▁"
             guard r.count == 1, let replacement = r.first else { throw c.error("replacement must be one character") }
-            var scheme = c.optionalString("prepend_scheme") ?? "always"
-            if c.values["prepend_scheme"] == nil, let legacy = jsonBool(c.values["add_prefix_space"]) { scheme = legacy ? "always" : "never" }
-            self = .metaspace(replacement: replacement, prependScheme: scheme)
+            self = .metaspace(replacement: replacement, prependScheme: try c.metaspacePrependScheme())
         case "ByteFallback": self = .byteFallback
         case "Fuse": self = .fuse
         case "Strip":

@@ -50,6 +50,14 @@ struct Component {
         }
         throw error("\"\(key)\" should be {\"String\": …} or {\"Regex\": …}")
     }
+    /// Metaspace's prepend_scheme (always / first / never), or the legacy add_prefix_space flag.
+    func metaspacePrependScheme() throws -> String {
+        var scheme = optionalString("prepend_scheme") ?? "always"
+        if values["prepend_scheme"] == nil, let legacy = jsonBool(values["add_prefix_space"]) { scheme = legacy ? "always" : "never" }
+        guard ["always", "first", "never"].contains(scheme) else { throw error("prepend_scheme \(scheme.debugDescription) is unknown") }
+        return scheme
+    }
+
     func error(_ reason: String) -> TokenizerError {
         .unreadable(path: source, reason: "\(kind) \(type.isEmpty ? "" : type + " ")\(reason)")
     }

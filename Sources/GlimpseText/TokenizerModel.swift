@@ -16,6 +16,16 @@ struct Vocabulary: Sendable {
         ids.reserveCapacity(table.count)
         for (k, v) in table { ids[Array(k.utf8)] = v }
     }
+    /// A model's `vocab` object of token → id.
+    init(_ c: Component) throws {
+        guard let object = c.values["vocab"] as? [String: Any] else { throw c.error("vocab should be an object of token → id") }
+        ids.reserveCapacity(object.count)
+        for (k, v) in object {
+            guard let id = jsonInt(v), id >= 0 else { throw c.error("vocab id of \(k.debugDescription) is not a non-negative integer") }
+            ids[Array(k.utf8)] = id
+        }
+    }
+
     subscript(_ token: String) -> Int? {
         get { ids[Array(token.utf8)] }
         set { ids[Array(token.utf8)] = newValue }

@@ -18,12 +18,7 @@ final class WordPieceModel: TokenizerModel, @unchecked Sendable {
     }
 
     static func load(_ c: Component) throws -> WordPieceModel {
-        guard let vocabObject = c.values["vocab"] as? [String: Any] else { throw c.error("vocab should be an object of token → id") }
-        var vocab = Vocabulary()
-        for (k, v) in vocabObject {
-            guard let id = jsonInt(v), id >= 0 else { throw c.error("vocab id of \(k.debugDescription) is not a non-negative integer") }
-            vocab[k] = id
-        }
+        let vocab = try Vocabulary(c)
         return WordPieceModel(vocab: vocab, unkToken: c.optionalString("unk_token") ?? "[UNK]",
                               prefix: c.optionalString("continuing_subword_prefix") ?? "##",
                               maxInputCharsPerWord: c.int("max_input_chars_per_word") ?? 100)

@@ -21,6 +21,16 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+extension ModelError {
+    /// Throws `notADirectory` unless `path` is a folder.
+    static func requireFolder(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ModelError.notADirectory(path: path)
+        }
+    }
+}
+
 /// A CLIP model: both towers and the tokenizer, loaded from a Hugging Face model folder.
 public final class CLIPModel: TextEncoder, ImageEncoder, @unchecked Sendable {
     public let directory: String
@@ -32,10 +42,7 @@ public final class CLIPModel: TextEncoder, ImageEncoder, @unchecked Sendable {
 
     /// Loads config.json, model.safetensors (or its shards) and the tokenizer from `directory`.
     public init(directory: String, precision: Precision = .fp32) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ModelError.notADirectory(path: directory)
-        }
+        try ModelError.requireFolder(directory)
         self.directory = directory
         let configPath = (directory as NSString).appendingPathComponent("config.json")
         config = try CLIPConfig(contentsOf: configPath)

@@ -17,10 +17,7 @@ public final class ChineseCLIPModel: TextEncoder, ImageEncoder, @unchecked Senda
     public let maxTokens: Int
 
     public init(directory: String, precision: Precision = .fp32) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ModelError.notADirectory(path: directory)
-        }
+        try ModelError.requireFolder(directory)
         self.directory = directory
         let configPath = (directory as NSString).appendingPathComponent("config.json")
         let json = try JSONConfig(contentsOf: configPath)

@@ -18,10 +18,7 @@ public final class SentenceTransformer: TextEncoder, @unchecked Sendable {
     public let textEmbeddingDimension: Int
 
     public init(directory: String, precision: Precision = .fp32) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ModelError.notADirectory(path: directory)
-        }
+        try ModelError.requireFolder(directory)
         self.directory = directory
         let fm = FileManager.default
         let transformerFolder: String
