@@ -19,6 +19,8 @@ public final class Tokenizer: @unchecked Sendable {
     /// tokenizer_config.json's model_max_length, or the file's truncation max_length.
     public private(set) var modelMaxLength: Int?
     public private(set) var padTokenId: Int?
+    /// Ids the post-processor adds to one sequence (counted once, not per encode).
+    private let specialTokenCount: Int
     /// The file's own `truncation.max_length`, applied when encode is given no maximum.
     let fileTruncation: Int?
 
@@ -49,6 +51,7 @@ public final class Tokenizer: @unchecked Sendable {
         normalizer = try component("normalizer").map(Normalizer.init)
         preTokenizer = try component("pre_tokenizer").map(PreTokenizer.init)
         postProcessor = try component("post_processor").map(PostProcessor.init)
+        specialTokenCount = postProcessor?.addedTokens ?? 0
         decoder = try component("decoder").map(TokenDecoder.init)
         guard let m = try component("model") else { throw TokenizerError.unreadable(path: source, reason: "no \"model\" object") }
         var type = m.type
@@ -128,7 +131,7 @@ public final class Tokenizer: @unchecked Sendable {
 
     public func encoding(_ text: String, addSpecialTokens: Bool = true, maxLength: Int? = nil) -> Encoding {
         let post = addSpecialTokens ? postProcessor : nil
-        let limit = (maxLength ?? fileTruncation).map { max(0, $0 - (post?.addedTokens ?? 0)) }
+        let limit = (maxLength ?? fileTruncation).map { max(0, $0 - (post == nil ? 0 : specialTokenCount)) }
         var content = Encoding(ids: [], tokens: [], typeIds: [], specialTokensMask: [])
         func add(_ id: Int, _ token: String, special: Bool) {
             content.ids.append(id); content.tokens.append(token); content.typeIds.append(0); content.specialTokensMask.append(special ? 1 : 0)

@@ -74,7 +74,7 @@ public final class SentenceTransformer: TextEncoder, @unchecked Sendable {
             case let .pooling(modes):
                 vectors = pool(states.pointer, batch: tokenBatch.count, tokens: T, channels: C, lengths: lengths, modes: modes)
             case let .dense(dense):
-                vectors = vectors.map(dense.apply)
+                vectors = dense.apply(vectors)
             case .normalize:
                 vectors = vectors.map(normalized)
             }

@@ -83,9 +83,13 @@ public struct DenseModule: Sendable {
                              bias: try json.bool("bias", default: true) ? try checkpoint.tensor("linear.bias", shape: [outFeatures]) : nil)
     }
 
-    func apply(_ x: [Float]) -> [Float] {
-        var out = [Float](repeating: 0, count: linear.outFeatures)
-        x.withUnsafeBufferPointer { i in out.withUnsafeMutableBufferPointer { o in linear.forward(o.baseAddress!, i.baseAddress!, rows: 1) } }
+    /// activation(x·Wᵀ + b) of every row, in one product.
+    func apply(_ rows: [[Float]]) -> [[Float]] {
+        let B = rows.count, N = linear.outFeatures
+        guard B > 0 else { return [] }
+        let input = rows.flatMap { $0 }
+        var out = [Float](repeating: 0, count: B * N)
+        input.withUnsafeBufferPointer { i in out.withUnsafeMutableBufferPointer { o in linear.forward(o.baseAddress!, i.baseAddress!, rows: B) } }
         switch activation {
         case .identity: break
         case .tanh: for i in out.indices { out[i] = Foundation.tanh(out[i]) }
@@ -93,6 +97,6 @@ public struct DenseModule: Sendable {
         case .sigmoid: for i in out.indices { out[i] = 1 / (1 + Foundation.exp(-out[i])) }
         case .gelu: out.withUnsafeMutableBufferPointer { Activation.gelu.apply($0.baseAddress!, count: $0.count) }
         }
-        return out
+        return (0..<B).map { Array(out[($0 * N)..<(($0 + 1) * N)]) }
     }
 }
