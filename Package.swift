@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // The PostgreSQL + pgvector store
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // glimpse serve
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -39,7 +41,10 @@ let package = Package(
         // Hugging Face Hub download and cache (Foundation only).
         .target(name: "GlimpseHub"),
         .target(name: "GlimpseIndex", dependencies: ["GlimpseTensor", "CGlimpseKernels"]),
-        .target(name: "GlimpseStore", dependencies: ["GlimpseIndex", "GlimpseModels", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "GlimpseStore", dependencies: [
+            "GlimpseIndex", "GlimpseModels", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "GlimpseEngine", dependencies: ["GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "CVipsShim"]),
         .target(name: "GlimpseServer", dependencies: [
             "GlimpseEngine", "GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "CVipsShim",

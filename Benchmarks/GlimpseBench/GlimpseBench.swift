@@ -4,7 +4,7 @@ import GlimpseModels
 import GlimpseTensor
 
 @main
-struct GlimpseBench: ParsableCommand {
+struct GlimpseBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glimpse-bench",
         abstract: "Release-build benchmarks of Glimpse's engines.",

@@ -8,7 +8,7 @@ import GlimpseTensor
 
 /// End-to-end indexing of large photos with a ViT-B/32-shaped model, against the model's own throughput:
 /// does decoding keep the model busy?
-struct IndexBenchmark: ParsableCommand {
+struct IndexBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "index", abstract: "Indexing throughput of large JPEGs vs the vision tower alone.")
 
     @Option(help: "A large JPEG to copy (e.g. 3000×4000).") var photo: String
@@ -16,7 +16,7 @@ struct IndexBenchmark: ParsableCommand {
     @Option(help: "Images per batch.") var batch = 32
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws {
+    func run() async throws {
         let folder = NSTemporaryDirectory() + "glimpse-index-bench-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder + "/photos", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -36,10 +36,12 @@ struct IndexBenchmark: ParsableCommand {
         let modelSeconds = seconds { for _ in 0..<max(1, count / batch) { _ = model.embed(pixels: pixels, count: batch) } }
         let modelRate = Double(max(1, count / batch) * batch) / modelSeconds
 
-        let library = try Library(directory: folder + "/library")
-        let indexer = Indexer(library: library, embedder: embedder, batchSize: batch)
-        var summary = IndexSummary()
-        let indexSeconds = try seconds2 { summary = try indexer.index(roots: [folder + "/photos"]) }
+        let store = try EmbeddedStore(directory: folder + "/library")
+        try await store.bindModel(name: "vit-b-32-random", fingerprint: "random", dimension: embedder.embeddingDim)
+        let indexer = Indexer(store: store, embedder: embedder, batchSize: batch)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let summary = try await indexer.index(roots: [folder + "/photos"])
+        let indexSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let indexRate = Double(summary.added) / indexSeconds
         let result: [String: Any] = [
             "model_images_per_s": (modelRate * 10).rounded() / 10,
@@ -53,10 +55,4 @@ struct IndexBenchmark: ParsableCommand {
             print(result)
         }
     }
-}
-
-func seconds2(_ body: () throws -> Void) throws -> Double {
-    let start = DispatchTime.now().uptimeNanoseconds
-    try body()
-    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }

@@ -6,7 +6,7 @@ struct ChangePlan {
     var unchanged = 0
     /// Files to embed; `replacing` is the stored id when the path was known but the file changed.
     var toEmbed: [(file: ScannedFile, replacing: Int64?)] = []
-    var moves: [(id: Int64, newPath: String, mtimeNanoseconds: Int64)] = []
+    var moves: [ImageMove] = []
     var removals: [Int64] = []
     /// Hashes computed while planning (new files), reused when storing.
     var hashes: [String: String] = [:]
@@ -48,7 +48,7 @@ struct ChangePlan {
                         let state = candidates.remove(at: match)
                         vanishedByHash[h] = candidates
                         vanished.remove(state.id)
-                        plan.moves.append((state.id, file.path, file.mtimeNanoseconds))
+                        plan.moves.append(ImageMove(id: state.id, newPath: file.path, mtimeNanoseconds: file.mtimeNanoseconds))
                         continue
                     }
                 } catch {

@@ -12,39 +12,46 @@ public protocol IndexProgress: AnyObject, Sendable {
     func finished()
 }
 
-/// Brings a library up to date with folders on disk:
+/// Brings a store up to date with folders on disk:
 /// scan → plan (unchanged, changed, new, moved, removed) → decode on all cores → embed in batches → one
 /// transaction per batch. Each committed batch survives a crash, and the next run skips it as unchanged.
+/// With a `shard`, only the files of that shard are planned and stored, so N workers split one collection.
 public final class Indexer: @unchecked Sendable {
-    public let library: Library
+    public let store: any ImageStore
     public let embedder: Embedder
     public var batchSize: Int
     public var scanner = FileScanner()
     public weak var progress: IndexProgress?
-    /// When set, each committed batch gets its `thumbnails/ID.jpg` (failures are ignored: made again on demand).
+    /// When set, each committed batch gets its thumbnails (failures are ignored: made again on demand).
     public var thumbnails: ThumbnailWriter?
+    /// The part of the collection this worker owns (all of it when nil).
+    public var shard: Shard?
 
-    public init(library: Library, embedder: Embedder, batchSize: Int = 32) {
-        self.library = library
+    public init(store: any ImageStore, embedder: Embedder, batchSize: Int = 32) {
+        self.store = store
         self.embedder = embedder
         self.batchSize = batchSize
     }
 
     /// Indexes `roots` (folders or files). `shouldStop` is polled between batches (Ctrl-C).
-    public func index(roots: [String], shouldStop: @escaping @Sendable () -> Bool = { false }) throws -> IndexSummary {
+    public func index(roots: [String], shouldStop: @escaping @Sendable () -> Bool = { false }) async throws -> IndexSummary {
         let absoluteRoots = roots.map(FileScanner.absolute)
-        try library.addCollectionRoots(absoluteRoots)
-        let (files, scanFailures) = scanner.scan(absoluteRoots)
+        try await store.addCollectionRoots(absoluteRoots)
+        var (files, scanFailures) = scanner.scan(absoluteRoots)
+        var stored = try await store.fileStates()
+        if let shard {
+            files.removeAll { !shard.contains($0.path) }
+            stored.removeAll { !shard.contains($0.path) }
+        }
         let plan = ChangePlan.make(scan: files, scanFailures: scanFailures, roots: absoluteRoots,
-                                   stored: try library.fileStates(), hash: ContentHash.ofFile)
+                                   stored: stored, hash: ContentHash.ofFile)
         var summary = IndexSummary()
         summary.unchanged = plan.unchanged
         summary.failed = scanFailures + plan.failures
 
-        try library.moveImages(plan.moves)
+        try await store.moveImages(plan.moves)
         summary.moved = plan.moves.count
-        try library.removeImages(ids: plan.removals)
-        removeThumbnails(plan.removals)
+        try await store.removeImages(ids: plan.removals)
         summary.removed = plan.removals.count
 
         let work = plan.toEmbed
@@ -59,7 +66,7 @@ public final class Indexer: @unchecked Sendable {
         var pending = work.isEmpty ? nil : decodeAsync(0..<min(batchSize, work.count))
         while let job = pending {
             let range = start..<min(start + batchSize, work.count)
-            let decoded = job.wait()
+            let decoded = await job.result()
             let next = range.upperBound
             pending = next < work.count && !shouldStop() ? decodeAsync(next..<min(next + batchSize, work.count)) : nil
             let embedded = embedder.embedDecoded(decoded.map { $0.map(\.pixels) })
@@ -76,8 +83,8 @@ public final class Indexer: @unchecked Sendable {
                     summary.failed.append(IndexFailure(path: file.path, error: "\(error)"))
                 }
             }
-            let ids = try library.saveImages(records)
-            if let thumbnails { _ = thumbnails.write(zip(ids, records).map { ($0, $1.path) }, library: library) }
+            let ids = try await store.saveImages(records)
+            if let thumbnails { try await store.saveThumbnails(thumbnails.make(zip(ids, records).map { ($0, $1.path) })) }
             done += range.count
             progress?.advanced(done: done, total: work.count)
             start = next
@@ -86,8 +93,7 @@ public final class Indexer: @unchecked Sendable {
         // A changed file that now fails to decode keeps no stale embedding.
         let failedPaths = Set(summary.failed.map(\.path))
         let staleIds = work.compactMap { item in item.replacing.flatMap { failedPaths.contains(item.file.path) ? $0 : nil } }
-        try library.removeImages(ids: staleIds)
-        removeThumbnails(staleIds)
+        try await store.removeImages(ids: staleIds)
         progress?.finished()
         return summary
     }
@@ -96,10 +102,10 @@ public final class Indexer: @unchecked Sendable {
 extension Indexer {
     /// Indexes one file (an upload) without scanning anything else: its cost does not grow with the library.
     /// Throws `IndexFailure` when the file cannot be read or decoded; an unchanged file is not embedded again.
-    public func index(file path: String) throws -> ImageRecord {
+    public func index(file path: String) async throws -> ImageRecord {
         let (files, failures) = scanner.scan([path])
         guard let file = files.first else { throw failures.first ?? IndexFailure(path: path, error: "not a regular file") }
-        if let stored = try library.image(path: file.path), stored.size == file.size, stored.mtimeNanoseconds == file.mtimeNanoseconds {
+        if let stored = try await store.image(path: file.path), stored.size == file.size, stored.mtimeNanoseconds == file.mtimeNanoseconds {
             return stored
         }
         let record: ImageRecord
@@ -114,14 +120,10 @@ extension Indexer {
         } catch {
             throw IndexFailure(path: file.path, error: "\(error)")
         }
-        let id = try library.saveImages([record])[0]
-        if let thumbnails { _ = thumbnails.write([(id, file.path)], library: library) }
-        guard let stored = try library.image(id: id) else { throw IndexFailure(path: file.path, error: "removed while indexing") }
+        let id = try await store.saveImages([record])[0]
+        if let thumbnails { try await store.saveThumbnails(thumbnails.make([(id, file.path)])) }
+        guard let stored = try await store.image(id: id) else { throw IndexFailure(path: file.path, error: "removed while indexing") }
         return stored
-    }
-
-    func removeThumbnails(_ ids: [Int64]) {
-        for id in ids { try? FileManager.default.removeItem(atPath: library.thumbnailPath(id: id)) }
     }
 }
 
@@ -156,9 +158,9 @@ final class DecodeJob: @unchecked Sendable {
         }
     }
 
-    /// Waits for the batch and returns one result per path, in order.
-    func wait() -> [Result<PreparedImage, Error>] {
-        group.wait()
+    /// Waits (without holding a thread) for the batch and returns one result per path, in order.
+    func result() async -> [Result<PreparedImage, Error>] {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in group.notify(queue: .global()) { done.resume() } }
         return slots.map { $0! }
     }
 }

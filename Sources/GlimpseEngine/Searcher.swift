@@ -1,5 +1,4 @@
 import Foundation
-import GlimpseIndex
 import GlimpseModels
 import GlimpseStore
 
@@ -26,38 +25,36 @@ public enum SearchError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Text → image and image → image search over a library and its vector index: the one search path of the CLI
-/// and the server.
+/// Text → image and image → image search over a store: the one search path of the CLI and the server.
 public final class Searcher: @unchecked Sendable {
-    public let library: Library
+    public let store: any ImageStore
     public let embedder: Embedder
-    public let index: LibraryIndex
 
-    public init(library: Library, embedder: Embedder, index: LibraryIndex) {
-        self.library = library
+    public init(store: any ImageStore, embedder: Embedder) {
+        self.store = store
         self.embedder = embedder
-        self.index = index
     }
 
-    public func search(text: String, limit: Int, minScore: Float? = nil) throws -> [SearchHit] {
+    public func search(text: String, limit: Int, minScore: Float? = nil, ef: Int? = nil) async throws -> [SearchHit] {
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SearchError.emptyQuery }
-        return try search(vector: embedder.embed(text: text), limit: limit, minScore: minScore)
+        return try await search(vector: embedder.embed(text: text), limit: limit, minScore: minScore, ef: ef)
     }
 
-    public func search(imagePath: String, limit: Int, minScore: Float? = nil) throws -> [SearchHit] {
+    public func search(imagePath: String, limit: Int, minScore: Float? = nil, ef: Int? = nil) async throws -> [SearchHit] {
         let vector: [Float]
         do { vector = try embedder.embed(imagePaths: [imagePath])[0].get() } catch { throw SearchError.badQueryImage("\(error)") }
-        return try search(vector: vector, limit: limit, minScore: minScore)
+        return try await search(vector: vector, limit: limit, minScore: minScore, ef: ef)
     }
 
-    /// Nearest library images to an embedding, best first: the page of `limit` hits after the first `offset`,
-    /// leaving out the image `excluding` (the query image of "more like this").
-    public func search(vector: [Float], limit: Int, offset: Int = 0, minScore: Float? = nil, excluding: Int64? = nil) throws -> [SearchHit] {
+    /// Nearest images to an embedding, best first: the page of `limit` hits after the first `offset`, leaving out
+    /// the image `excluding` (the query image of "more like this").
+    public func search(vector: [Float], limit: Int, offset: Int = 0, minScore: Float? = nil, excluding: Int64? = nil,
+                       ef: Int? = nil) async throws -> [SearchHit] {
         let k = offset + limit + (excluding == nil ? 0 : 1)
-        var found = try index.vectors.search(vector, k: k, minScore: minScore)
-        if let excluding { found.removeAll { $0.label == excluding } }
+        var found = try await store.nearest(to: vector, k: k, minScore: minScore, ef: ef.map { max($0, k) })
+        if let excluding { found.removeAll { $0.id == excluding } }
         let page = Array(found.dropFirst(offset).prefix(limit))
-        let records = try library.images(ids: page.map(\.label))
-        return page.compactMap { result in records[result.label].map { SearchHit(image: $0, score: result.score) } }
+        let records = try await store.images(ids: page.map(\.id))
+        return page.compactMap { result in records[result.id].map { SearchHit(image: $0, score: result.score) } }
     }
 }

@@ -2,7 +2,6 @@ import CVipsShim
 import Foundation
 import GlimpseImage
 import GlimpseTensor
-import GlimpseStore
 
 /// Why a thumbnail could not be made.
 public enum ThumbnailError: Error, CustomStringConvertible, Equatable {
@@ -55,27 +54,17 @@ public struct ThumbnailWriter: Sendable {
         return Data(bytes: out, count: length)
     }
 
-    /// Writes `thumbnails/ID.jpg` for an image of `library` (atomically: a reader never sees half a file).
-    @discardableResult
-    public func write(id: Int64, path: String, library: Library) throws -> String {
-        let data = try jpeg(path: path, id: id)
-        try FileManager.default.createDirectory(atPath: library.thumbnailDirectory, withIntermediateDirectories: true)
-        let destination = library.thumbnailPath(id: id)
-        try data.write(to: URL(fileURLWithPath: destination), options: .atomic)
-        return destination
-    }
-
-    /// Writes thumbnails for many images on all cores; returns the ids whose thumbnail failed (never throws:
+    /// Thumbnails of many images, made on all cores; an image whose thumbnail fails is left out (never throws:
     /// a missing thumbnail is made again on demand).
-    public func write(_ images: [(id: Int64, path: String)], library: Library) -> [Int64] {
+    public func make(_ images: [(id: Int64, path: String)]) -> [(id: Int64, jpeg: Data)] {
         guard !images.isEmpty else { return [] }
-        let failed = UnsafeMutableBufferPointer<Bool>.allocate(capacity: images.count)
-        failed.initialize(repeating: false)
-        defer { failed.deallocate() }
-        let shared = UncheckedSendable(failed)
-        DispatchQueue.concurrentPerform(iterations: images.count) { i in
-            do { try write(id: images[i].id, path: images[i].path, library: library) } catch { shared.value[i] = true }
+        var made = [Data?](repeating: nil, count: images.count)
+        made.withUnsafeMutableBufferPointer { buffer in
+            let shared = UncheckedSendable(buffer)
+            DispatchQueue.concurrentPerform(iterations: images.count) { i in
+                shared.value[i] = try? jpeg(path: images[i].path, id: images[i].id)
+            }
         }
-        return images.indices.compactMap { failed[$0] ? images[$0].id : nil }
+        return zip(images, made).compactMap { image, data in data.map { (image.id, $0) } }
     }
 }

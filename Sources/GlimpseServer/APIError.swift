@@ -30,6 +30,10 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
     case queryTooLong(bytes: Int, limit: Int)
     case indexingInProgress
     case nothingToIndex
+    /// The server keeps no uploads folder (a shared store without `--uploads DIR`).
+    case uploadsDisabled
+    /// The store (a database server) cannot be reached; requests succeed again once it is back.
+    case storeUnavailable(reason: String)
     case internalFailure(String)
 
     public var status: HTTPResponse.Status {
@@ -44,6 +48,8 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
         case .unauthorized: .unauthorized
         case .forbiddenHost, .crossSiteRequest: .forbidden
         case .indexingInProgress, .nothingToIndex: .conflict
+        case .uploadsDisabled: .notImplemented
+        case .storeUnavailable: .serviceUnavailable
         case .internalFailure: .internalServerError
         }
     }
@@ -72,6 +78,8 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
         case .queryTooLong: "query_too_long"
         case .indexingInProgress: "indexing_in_progress"
         case .nothingToIndex: "nothing_to_index"
+        case .uploadsDisabled: "uploads_disabled"
+        case .storeUnavailable: "store_unavailable"
         case .internalFailure: "internal_error"
         }
     }
@@ -102,6 +110,8 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
         case let .queryTooLong(bytes, limit): "the query is \(bytes) bytes of UTF-8; the limit is \(limit)"
         case .indexingInProgress: "an indexing run is already in progress"
         case .nothingToIndex: "the library has no collection folders yet: run `glimpse index FOLDER` first"
+        case .uploadsDisabled: "this server keeps no uploads: serve a shared store with --uploads DIR (a folder every server sees) to accept them"
+        case let .storeUnavailable(reason): "the store is unavailable: \(reason); try again shortly"
         case let .internalFailure(message): message
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import GlimpseStore
 import Logging
 
 /// Turns every error into a JSON error response: the API's own `APIError`s, Hummingbird's (no route, body too
@@ -36,6 +37,9 @@ struct ErrorMiddleware: RouterMiddleware {
                 return .internalFailure("internal error")
             }
         case let error as DecodingError: return .malformedJSON(reason: Self.describe(error))
+        case let error as StoreError:
+            if case let .unavailable(_, reason) = error { return .storeUnavailable(reason: reason) }
+            return .internalFailure("internal error")
         default: return .internalFailure("internal error")
         }
     }

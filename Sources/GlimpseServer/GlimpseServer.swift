@@ -15,7 +15,10 @@ public enum GlimpseServer {
     /// Serves until SIGINT/SIGTERM, then finishes in-flight requests and stops background work.
     public static func run(service: LibraryService, logger: Logger) async throws {
         let app = application(service: service, logger: logger)
-        defer { service.shutdown() }
-        try await app.runService()
+        do { try await app.runService() } catch {
+            await service.shutdown()
+            throw error
+        }
+        await service.shutdown()
     }
 }

@@ -6,17 +6,17 @@ import GlimpseIndex
 import GlimpseModels
 import GlimpseStore
 
-/// What the HTTP layer asks of a library: search, images, uploads, deletions and rescans, over the same
-/// `Library`, `LibraryIndex`, `Searcher` and `Indexer` the CLI uses. The model is loaded before the first request;
-/// text queries go through a `TextQueryBatcher`; image decodes through a bounded queue. Writes (upload, delete,
-/// rescan) run one at a time: SQLite first, then the in-memory index catches up from the library's change log,
-/// and the index file is written in the background (and on shutdown) — a crash in between loses nothing, since
-/// the next start catches up from the database.
+/// What the HTTP layer asks of a store: search, images, uploads, deletions and rescans, over the same
+/// `ImageStore`, `Searcher` and `Indexer` the CLI uses. The model is loaded before the first request; text queries
+/// go through a `TextQueryBatcher`; image decodes through a bounded queue. Writes (upload, delete, rescan) run one
+/// at a time: the store first, then `refresh()` (the embedded store's in-memory index catches up from its change
+/// log), and `checkpoint()` in the background and on shutdown — a crash in between loses nothing, since the next
+/// start catches up from the database. Over a database server the service holds no state beyond caches, so several
+/// servers can answer for one collection.
 public final class LibraryService: @unchecked Sendable {
-    public let library: Library
+    public let store: any ImageStore
     public let embedder: Embedder
     public let textModelName: String?
-    public let index: LibraryIndex
     public let searcher: Searcher
     public let configuration: ServerConfiguration
     public let metrics: ServerMetrics
@@ -31,53 +31,54 @@ public final class LibraryService: @unchecked Sendable {
     private var writing = false
     private var stopping = false
     private var checkpointScheduled = false
-    private let checkpointQueue = DispatchQueue(label: "glimpse.index.checkpoint")
 
-    /// Absolute, like every path the indexer stores.
-    public var uploadsDirectory: String { FileScanner.absolute((library.directory as NSString).appendingPathComponent("uploads")) }
+    /// Where uploads are stored (absolute, like every path the indexer stores); nil: uploads are refused.
+    public let uploadsDirectory: String?
 
-    public init(library: Library, embedder: Embedder, modelName: String, textModelName: String? = nil, configuration: ServerConfiguration,
-                metrics: ServerMetrics = ServerMetrics()) throws {
+    public init(store: any ImageStore, embedder: Embedder, modelName: String, textModelName: String? = nil,
+                uploadsDirectory: String?, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics()) async throws {
         self.textModelName = textModelName
-        self.library = library
+        self.store = store
+        self.uploadsDirectory = uploadsDirectory.map(FileScanner.absolute)
         self.embedder = embedder
         self.modelName = modelName
         self.configuration = configuration
         self.metrics = metrics
         self.thumbnails = ThumbnailWriter(decoder: ImageDecoder(maxPixels: configuration.maxPixels))
-        index = try LibraryIndex(library: library, dimension: embedder.embeddingDim)
-        searcher = Searcher(library: library, embedder: embedder, index: index)
+        searcher = Searcher(store: store, embedder: embedder)
         decodes = BlockingWorkQueue(width: configuration.maxConcurrentDecodes)
-        roots = try library.collectionRoots()
+        roots = try await store.collectionRoots()
         batcher = TextQueryBatcher(maxBatch: configuration.maxQueryBatch) { [embedder, metrics] texts in
             metrics.recordQueryBatch(texts.count)
             return embedder.embed(texts: texts)
         }
-        metrics.setIndexSize(index.vectors.count)
-        if index.needsCheckpoint { scheduleCheckpoint() }
+        try await store.refresh()
+        metrics.setIndexSize(try await store.imageCount())
+        scheduleCheckpoint()
         // The first query is as fast as the others: touch every weight once now.
         _ = embedder.embed(text: "warm up")
     }
 
     /// Stops background work (the text encoder thread, and an indexing run after its current batch).
-    public func shutdown() {
+    public func shutdown() async {
         lock.withLock { stopping = true }
         batcher.stop()
-        checkpointQueue.sync { checkpoint() }
+        await checkpoint()
+        await store.close()
     }
 
     // MARK: Reading
 
-    public func info() throws -> LibraryInfo {
+    public func info() async throws -> LibraryInfo {
         // A model given as a folder shows as its folder name; Hub ids ("openai/clip-vit-base-patch32") as they are.
         func shown(_ name: String) -> String { name.hasPrefix("/") || name.hasPrefix(".") ? (name as NSString).lastPathComponent : name }
-        return LibraryInfo(status: "ok", images: index.vectors.count, model: shown(modelName), textModel: shown(textModelName ?? modelName),
-                           dimension: embedder.embeddingDim,
-                    indexKind: index.vectors.kind.rawValue, version: "0.1.0")
+        return LibraryInfo(status: "ok", images: try await store.imageCount(), model: shown(modelName),
+                           textModel: shown(textModelName ?? modelName), dimension: embedder.embeddingDim,
+                           indexKind: store.indexKind, version: "0.1.0")
     }
 
-    public func image(id: Int64) throws -> ImageRecord {
-        guard let record = try library.image(id: id) else { throw APIError.imageNotFound(id: String(id)) }
+    public func image(id: Int64) async throws -> ImageRecord {
+        guard let record = try await store.image(id: id) else { throw APIError.imageNotFound(id: String(id)) }
         return record
     }
 
@@ -105,22 +106,22 @@ public final class LibraryService: @unchecked Sendable {
         }
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw APIError.emptyQuery }
         let vector = await batcher.embed(text)
-        return try search(vector: vector, options: options)
+        return try await search(vector: vector, options: options)
     }
 
     public func search(imageBytes: [UInt8], options: SearchOptions) async throws -> [SearchResult] {
         let vector = try await embed(imageBytes: imageBytes)
-        return try search(vector: vector, options: options)
+        return try await search(vector: vector, options: options)
     }
 
-    public func similar(to id: Int64, options: SearchOptions) throws -> [SearchResult] {
-        let record = try image(id: id)
-        return try search(vector: record.vector, options: options, excluding: id)
+    public func similar(to id: Int64, options: SearchOptions) async throws -> [SearchResult] {
+        let record = try await image(id: id)
+        return try await search(vector: record.vector, options: options, excluding: id)
     }
 
-    func search(vector: [Float], options: SearchOptions, excluding: Int64? = nil) throws -> [SearchResult] {
-        try searcher.search(vector: vector, limit: options.limit, offset: options.offset, minScore: options.minScore,
-                            excluding: excluding).map { hit in
+    func search(vector: [Float], options: SearchOptions, excluding: Int64? = nil) async throws -> [SearchResult] {
+        try await searcher.search(vector: vector, limit: options.limit, offset: options.offset, minScore: options.minScore,
+                                  excluding: excluding, ef: options.ef).map { hit in
             let image = info(for: hit.image)
             return SearchResult(id: hit.id, path: image.path, score: hit.score, width: hit.width, height: hit.height,
                                 thumbnailURL: image.thumbnailURL, url: image.url)
@@ -154,27 +155,34 @@ public final class LibraryService: @unchecked Sendable {
 
     // MARK: Thumbnails and files
 
+    /// Where this machine sees a stored path: the first `--path-prefix-map FROM=TO` whose FROM starts it is
+    /// replaced (servers that mount the collection elsewhere than the indexer did).
+    public func localPath(_ stored: String) -> String {
+        for (from, to) in configuration.pathPrefixMap where stored.hasPrefix(from) { return to + stored.dropFirst(from.count) }
+        return stored
+    }
+
     /// JPEG bytes of the image's thumbnail, made now (and kept) when index time did not make it.
     public func thumbnail(for record: ImageRecord) async throws -> Data {
         let id = record.id ?? 0
-        let path = library.thumbnailPath(id: id)
-        if let data = FileManager.default.contents(atPath: path) { return data }
-        guard FileManager.default.fileExists(atPath: record.path) else { throw APIError.imageFileMissing(id: id) }
-        let (library, thumbnails) = (self.library, self.thumbnails)
-        return try await decodes.run {
-            do {
-                let written = try thumbnails.write(id: id, path: record.path, library: library)
-                return try Data(contentsOf: URL(fileURLWithPath: written))
-            } catch {
+        if let data = try await store.thumbnail(id: id) { return data }
+        let path = localPath(record.path)
+        guard FileManager.default.fileExists(atPath: path) else { throw APIError.imageFileMissing(id: id) }
+        let thumbnails = self.thumbnails
+        let data = try await decodes.run {
+            do { return try thumbnails.jpeg(path: path, id: id) } catch {
                 throw APIError.unsupportedImage(reason: "cannot make a thumbnail: \(error)")
             }
         }
+        try? await store.saveThumbnails([(id, data)])
+        return data
     }
 
-    /// The path of the image's file, checked to be there (the route streams it).
+    /// The path of the image's file on this machine, checked to be there (the route streams it).
     public func file(for record: ImageRecord) throws -> String {
-        guard FileManager.default.isReadableFile(atPath: record.path) else { throw APIError.imageFileMissing(id: record.id ?? 0) }
-        return record.path
+        let path = localPath(record.path)
+        guard FileManager.default.isReadableFile(atPath: path) else { throw APIError.imageFileMissing(id: record.id ?? 0) }
+        return path
     }
 
     // MARK: Writing
@@ -191,18 +199,18 @@ public final class LibraryService: @unchecked Sendable {
     /// True while an upload, a deletion or a rescan holds the library.
     public var isWriting: Bool { lock.withLock { writing } }
 
-    /// Brings the in-memory index up to date with SQLite (only the rows changed since it last looked), and
-    /// schedules writing the index file.
-    func applyChanges() throws {
-        try index.catchUp()
-        let roots = try library.collectionRoots()
+    /// Makes the store's search follow what was written (the embedded store's index catches up from its change
+    /// log: only the rows changed since it last looked), and schedules a checkpoint.
+    func applyChanges() async throws {
+        try await store.refresh()
+        let roots = try await store.collectionRoots()
         lock.withLock { self.roots = roots }
-        metrics.setIndexSize(index.vectors.count)
+        metrics.setIndexSize(try await store.imageCount())
         scheduleCheckpoint()
     }
 
-    /// Writes the index file `checkpointDelay` after the first write that needs it (so a burst of uploads costs
-    /// one write of the file), off the request path; searches keep answering meanwhile.
+    /// Checkpoints `checkpointDelay` after the first write that needs it (so a burst of uploads costs one write of
+    /// the index file), off the request path; searches keep answering meanwhile.
     private func scheduleCheckpoint() {
         let schedule: Bool = lock.withLock {
             guard !checkpointScheduled, !stopping else { return false }
@@ -210,31 +218,36 @@ public final class LibraryService: @unchecked Sendable {
             return true
         }
         guard schedule else { return }
-        checkpointQueue.asyncAfter(deadline: .now() + configuration.checkpointDelay) { [weak self] in
+        let delay = configuration.checkpointDelay
+        Task { [weak self] in
+            try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
             guard let self else { return }
             lock.withLock { checkpointScheduled = false }
-            checkpoint()
+            await checkpoint()
         }
     }
 
-    /// Writes the index file now if it lags; a failure is logged and retried at the next write or shutdown.
-    private func checkpoint() {
-        do { try index.checkpoint() } catch { FileHandle.standardError.write(Data("glimpse: cannot write the index file: \(error)\n".utf8)) }
+    /// Checkpoints now if needed; a failure is logged and retried at the next write or shutdown.
+    private func checkpoint() async {
+        do { try await store.checkpoint() } catch {
+            FileHandle.standardError.write(Data("glimpse: cannot write the index file: \(error)\n".utf8))
+        }
     }
 
     func makeIndexer() -> Indexer {
-        let indexer = Indexer(library: library, embedder: embedder, batchSize: 16)
+        let indexer = Indexer(store: store, embedder: embedder, batchSize: 16)
         indexer.thumbnails = thumbnails
         return indexer
     }
 
-    /// Stores an uploaded image in the library's `uploads/` folder (named by its content hash) and indexes that
-    /// file alone: the cost does not grow with the library.
+    /// Stores an uploaded image in the uploads folder (named by its content hash) and indexes that file alone: the
+    /// cost does not grow with the library.
     public func upload(imageBytes bytes: [UInt8]) async throws -> ImageRecord {
+        guard let uploadsDirectory else { throw APIError.uploadsDisabled }
         let decoder = ImageDecoder(maxPixels: configuration.maxPixels)
         try beginWrite()
         defer { endWrite() }
-        return try await decodes.run { [self] in
+        let (path, created) = try await decodes.run { () throws -> (String, Bool) in
             _ = try Self.decode(bytes, decoder: decoder, shrinkTarget: 64)  // refuse bad images before storing them
             let ext = ImageSniffer.fileExtension(bytes) ?? "img"
             let name = bytes.withUnsafeBytes { ContentHash.hex(ContentHash.hash($0)) } + "." + ext
@@ -244,45 +257,43 @@ public final class LibraryService: @unchecked Sendable {
                 try FileManager.default.createDirectory(atPath: uploadsDirectory, withIntermediateDirectories: true)
                 try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
             }
-            if !lock.withLock({ roots.contains(uploadsDirectory) }) { try library.addCollectionRoots([uploadsDirectory]) }
-            let record: ImageRecord
-            do { record = try makeIndexer().index(file: path) } catch let failure as IndexFailure {
-                if created { try? FileManager.default.removeItem(atPath: path) }
-                throw APIError.unsupportedImage(reason: failure.error)
-            }
-            try applyChanges()
-            return record
+            return (path, created)
         }
+        if !lock.withLock({ roots.contains(uploadsDirectory) }) { try await store.addCollectionRoots([uploadsDirectory]) }
+        let record: ImageRecord
+        do { record = try await makeIndexer().index(file: path) } catch let failure as IndexFailure {
+            if created { try? FileManager.default.removeItem(atPath: path) }
+            throw APIError.unsupportedImage(reason: failure.error)
+        }
+        try await applyChanges()
+        return record
     }
 
     /// Removes an image from the library (and its thumbnail; an uploaded copy is deleted too, files of the
     /// collection never are).
     public func delete(id: Int64) async throws {
-        let record = try image(id: id)
+        let record = try await image(id: id)
         try beginWrite()
         defer { endWrite() }
-        try await decodes.run { [self] in
-            try library.removeImages(ids: [id])
-            try applyChanges()
-            try? FileManager.default.removeItem(atPath: library.thumbnailPath(id: id))
-            if record.path.hasPrefix(uploadsDirectory + "/") { try? FileManager.default.removeItem(atPath: record.path) }
-        }
+        try await store.removeImages(ids: [id])
+        try await applyChanges()
+        if let uploadsDirectory, record.path.hasPrefix(uploadsDirectory + "/") { try? FileManager.default.removeItem(atPath: record.path) }
     }
 
     /// Starts rescanning every collection root in the background; progress is in `indexStatus`.
-    public func startRescan() throws -> IndexStatus {
-        let roots = try library.collectionRoots()
+    public func startRescan() async throws -> IndexStatus {
+        let roots = try await store.collectionRoots()
         guard !roots.isEmpty else { throw APIError.nothingToIndex }
         try beginWrite()
         indexStatus.begin()
         let indexer = makeIndexer()
         indexer.progress = indexStatus
         let status = indexStatus
-        DispatchQueue.global().async { [self] in
+        Task.detached { [self] in
             defer { endWrite() }
             do {
-                let summary = try indexer.index(roots: roots, shouldStop: { [self] in lock.withLock { stopping } })
-                try applyChanges()
+                let summary = try await indexer.index(roots: roots, shouldStop: { [self] in lock.withLock { stopping } })
+                try await applyChanges()
                 status.end(summary)
             } catch {
                 status.fail(error)

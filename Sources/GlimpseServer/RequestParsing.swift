@@ -27,16 +27,18 @@ enum RequestParsing {
         return value
     }
 
-    static func options(limit: String?, offset: String?, minScore: String?, configuration: ServerConfiguration) throws -> SearchOptions {
+    static func options(limit: String?, offset: String?, minScore: String?, ef: String? = nil,
+                        configuration: ServerConfiguration) throws -> SearchOptions {
         SearchOptions(limit: try integer("limit", limit, range: 1...configuration.maxLimit) ?? configuration.defaultLimit,
                       offset: try integer("offset", offset, range: 0...10_000) ?? 0,
-                      minScore: try score(minScore))
+                      minScore: try score(minScore), ef: try integer("ef", ef, range: 1...1000))
     }
 
     static func options(_ request: Request, configuration: ServerConfiguration) throws -> SearchOptions {
         let query = request.uri.queryParameters
         return try options(limit: query["limit"].map(String.init), offset: query["offset"].map(String.init),
-                           minScore: query["min_score"].map(String.init), configuration: configuration)
+                           minScore: query["min_score"].map(String.init), ef: query["ef"].map(String.init),
+                           configuration: configuration)
     }
 
     /// The whole body, refusing more than the upload limit.

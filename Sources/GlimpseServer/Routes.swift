@@ -24,11 +24,11 @@ public enum Routes {
             Endpoint(.get, "/openapi.json") { _, _ in
                 Responses.bytes(Array(OpenAPIDocument.json.utf8), contentType: "application/json; charset=utf-8")
             },
-            Endpoint(.get, "/healthz") { _, _ in try Responses.json(service.info()) },
+            Endpoint(.get, "/healthz") { _, _ in try Responses.json(await service.info()) },
             Endpoint(.get, "/metrics") { _, _ in
                 Responses.bytes(Array(service.metrics.render().utf8), contentType: "text/plain; version=0.0.4; charset=utf-8")
             },
-            Endpoint(.get, "/api/info") { _, _ in try Responses.json(service.info()) },
+            Endpoint(.get, "/api/info") { _, _ in try Responses.json(await service.info()) },
 
             // Search.
             Endpoint(.get, "/api/search") { request, _ in
@@ -49,7 +49,7 @@ public enum Routes {
                 }
                 let options = try RequestParsing.options(
                     limit: search.limit.map(String.init), offset: search.offset.map(String.init),
-                    minScore: search.minScore.map { "\($0)" }, configuration: configuration)
+                    minScore: search.minScore.map { "\($0)" }, ef: search.ef.map(String.init), configuration: configuration)
                 switch (search.text, search.imageBase64) {
                 case let (text?, nil):
                     return try respond(try await service.search(text: text, options: options), since: start)
@@ -74,20 +74,20 @@ public enum Routes {
                 return try Responses.json(service.info(for: record), status: .created)
             },
             Endpoint(.get, "/api/images/{id}") { _, context in
-                try Responses.json(service.info(for: service.image(id: RequestParsing.id(context))))
+                try Responses.json(service.info(for: await service.image(id: RequestParsing.id(context))))
             },
             Endpoint(.delete, "/api/images/{id}") { _, context in
                 try await service.delete(id: RequestParsing.id(context))
                 return Response(status: .noContent)
             },
             Endpoint(.get, "/api/images/{id}/thumbnail") { request, context in
-                let record = try service.image(id: RequestParsing.id(context))
+                let record = try await service.image(id: RequestParsing.id(context))
                 let data = try await service.thumbnail(for: record)
                 return Responses.cached(data, contentType: "image/jpeg", etag: "\"t-\(record.contentHash)\"",
                                         cacheControl: "public, max-age=86400", request: request)
             },
             Endpoint(.get, "/api/images/{id}/file") { request, context in
-                let record = try service.image(id: RequestParsing.id(context))
+                let record = try await service.image(id: RequestParsing.id(context))
                 return try await Responses.file(try service.file(for: record), contentType: ImageSniffer.contentType(format: record.format),
                                                 etag: "\"f-\(record.contentHash)\"", cacheControl: "public, max-age=3600",
                                                 request: request, context: context)
@@ -96,11 +96,11 @@ public enum Routes {
                 let start = clock.now
                 let id = try RequestParsing.id(context)
                 let options = try RequestParsing.options(request, configuration: configuration)
-                return try respond(try service.similar(to: id, options: options), since: start)
+                return try respond(try await service.similar(to: id, options: options), since: start)
             },
 
             // Indexing.
-            Endpoint(.post, "/api/index") { _, _ in try Responses.json(try service.startRescan(), status: .accepted) },
+            Endpoint(.post, "/api/index") { _, _ in try Responses.json(try await service.startRescan(), status: .accepted) },
             Endpoint(.get, "/api/index/status") { _, _ in try Responses.json(service.indexStatus.snapshot) },
         ]
     }

@@ -5,9 +5,10 @@ public struct SearchRequest: Codable, Sendable {
     public var limit: Int?
     public var offset: Int?
     public var minScore: Float?
+    public var ef: Int?
 
     enum CodingKeys: String, CodingKey {
-        case text, limit, offset
+        case text, limit, offset, ef
         case imageBase64 = "image_base64", minScore = "min_score"
     }
 }
@@ -17,8 +18,10 @@ public struct SearchOptions: Sendable, Equatable {
     public var limit: Int
     public var offset: Int
     public var minScore: Float?
+    /// Candidate list of an approximate (HNSW) search: higher finds more of the true nearest, slower.
+    public var ef: Int?
 
-    public init(limit: Int, offset: Int = 0, minScore: Float? = nil) {
-        self.limit = limit; self.offset = offset; self.minScore = minScore
+    public init(limit: Int, offset: Int = 0, minScore: Float? = nil, ef: Int? = nil) {
+        self.limit = limit; self.offset = offset; self.minScore = minScore; self.ef = ef
     }
 }

@@ -24,6 +24,9 @@ public struct ServerConfiguration: Sendable {
     public var maxConcurrentDecodes: Int
     /// Seconds between a write (upload, delete, rescan) and writing the index file in the background.
     public var checkpointDelay: Double
+    /// `FROM=TO` pairs: a stored path starting with FROM is read from TO… on this machine (servers that mount the
+    /// collection elsewhere than the indexer did). The first match wins.
+    public var pathPrefixMap: [(from: String, to: String)] = []
 
     public init(host: String = "127.0.0.1", port: Int = 8080, authToken: String? = nil, corsOrigin: String? = nil,
                 maxUploadBytes: Int = 20 * 1024 * 1024, maxPixels: Int = 50_000_000, defaultLimit: Int = 30,

@@ -44,7 +44,11 @@ public final class Library: @unchecked Sendable {
             // The pool switches a new file to WAL (once: a WAL database stays WAL), so readers of a library that
             // another process is indexing never fight the writer for it.
             database = try DatabasePool(path: databasePath, configuration: configuration)
-            if try !database.read({ db in try Self.migrator.hasCompletedMigrations(db) }) { try Self.migrator.migrate(database) }
+            if try !database.read({ db in try Self.migrator.hasCompletedMigrations(db) }) {
+                // Two processes opening a new library at once (an indexer and a reader) would both see the
+                // migrations pending and both run them; the second would fail on tables that now exist.
+                try Self.withMigrationLock(directory: directory) { try Self.migrator.migrate(database) }
+            }
             guard let text = try setting(Self.idKey), let id = UUID(uuidString: text) else {
                 throw StoreError.notALibrary(path: databasePath, reason: "the library has no valid id")
             }
@@ -55,6 +59,17 @@ public final class Library: @unchecked Sendable {
     }
 
     static let idKey = "library.id"
+
+    /// Runs `body` holding an exclusive `flock` on `library.lock` in the library folder: one process at a time.
+    static func withMigrationLock<T>(directory: String, _ body: () throws -> T) throws -> T {
+        let path = (directory as NSString).appendingPathComponent("library.lock")
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StoreError.cannotCreate(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -178,6 +193,13 @@ public final class Library: @unchecked Sendable {
     public func images(ids: [Int64]) throws -> [Int64: ImageRecord] {
         try database.read { db in
             Dictionary(uniqueKeysWithValues: try ImageRecord.fetchAll(db, keys: ids).compactMap { r in r.id.map { ($0, r) } })
+        }
+    }
+
+    /// Up to `limit` images with ids above `after`, in id order (for paging through the whole library).
+    public func images(after: Int64, limit: Int) throws -> [ImageRecord] {
+        try database.read { db in
+            try ImageRecord.filter(ImageRecord.Columns.id > after).order(ImageRecord.Columns.id).limit(limit).fetchAll(db)
         }
     }
 

@@ -31,10 +31,15 @@ struct IndexCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON summary object.")
     var json = false
 
+    @Option(help: ArgumentHelp("Index only the files of shard I of N (e.g. 0/2 and 1/2 on two machines split one collection).",
+                               valueName: "I/N"))
+    var shard: String?
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("Give at least one folder or image to index.") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1.") }
         if maxPixels < 1 { throw ValidationError("--max-pixels must be positive.") }
+        if let shard { do { _ = try Shard(shard) } catch { throw ValidationError("--shard: \(error)") } }
     }
 
     func run() async throws {
@@ -43,17 +48,27 @@ struct IndexCommand: AsyncParsableCommand {
         do { embedder = try Embedder(model: model, decoder: ImageDecoder(maxPixels: maxPixels)) } catch {
             throw CLIError("cannot index with \(name): \(error)")
         }
-        let library = try Library(directory: libraryOptions.directory)
-        try library.bindModel(name: name, fingerprint: try ModelFingerprint.of(directory: model.directory),
-                              dimension: embedder.embeddingDim)
-        let indexer = Indexer(library: library, embedder: embedder, batchSize: batchSize)
-        let bar = ProgressBar(label: "indexing")
-        indexer.progress = bar
-        indexer.thumbnails = ThumbnailWriter(decoder: ImageDecoder(maxPixels: maxPixels))
-        let interrupt = Interrupt()
-        interrupt.install()
-        let summary = try indexer.index(roots: paths, shouldStop: { interrupt.requested })
-        try LibraryIndex(library: library).checkpoint()
+        let store = try await libraryOptions.open(create: true)
+        let summary: IndexSummary
+        do {
+            try await store.bindModel(name: name, fingerprint: try ModelFingerprint.of(directory: model.directory),
+                                      dimension: embedder.embeddingDim)
+            let indexer = Indexer(store: store, embedder: embedder, batchSize: batchSize)
+            indexer.shard = try shard.map(Shard.init)
+            let bar = ProgressBar(label: "indexing")
+            indexer.progress = bar
+            indexer.thumbnails = ThumbnailWriter(decoder: ImageDecoder(maxPixels: maxPixels))
+            let interrupt = Interrupt()
+            interrupt.install()
+            summary = try await indexer.index(roots: paths, shouldStop: { interrupt.requested })
+            // The embedded store's index file, so that the next search starts fast.
+            try await store.refresh()
+            try await store.checkpoint()
+            await store.close()
+        } catch {
+            await store.close()
+            throw CLIError("\(error)")
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

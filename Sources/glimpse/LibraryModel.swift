@@ -3,21 +3,29 @@ import GlimpseEngine
 import GlimpseModels
 import GlimpseStore
 
-/// A library opened with the model that built it (or the one --model names, which must be the same), and the text
+/// A store opened with the model that built it (or the one --model names, which must be the same), and the text
 /// model queries go through when --text-model names one.
 struct OpenedLibrary {
-    let library: Library
+    let store: any ImageStore
     let embedder: Embedder
     let modelName: String
     let textModelName: String?
 
-    /// Opens `directory` (creating it when `create`), resolves the library's own model unless --model or
-    /// $GLIMPSE_MODEL names one, loads it and checks it against the library; then loads and checks the text model.
-    static func open(_ directory: String, create: Bool, modelOptions: ModelOptions, textModel: String? = nil) async throws -> OpenedLibrary {
-        let library: Library
-        do { library = try Library(directory: directory, create: create) } catch { throw CLIError("\(error)") }
+    /// Opens the store (creating it when `create`), resolves its own model unless --model or $GLIMPSE_MODEL names
+    /// one, loads it and checks it against the store; then loads and checks the text model.
+    static func open(_ options: LibraryOptions, create: Bool, modelOptions: ModelOptions, textModel: String? = nil) async throws -> OpenedLibrary {
+        let store = try await options.open(create: create)
+        do {
+            return try await open(store, modelOptions: modelOptions, textModel: textModel)
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    private static func open(_ store: any ImageStore, modelOptions: ModelOptions, textModel: String?) async throws -> OpenedLibrary {
         var options = modelOptions
-        if options.model == nil, ProcessInfo.processInfo.environment["GLIMPSE_MODEL"] == nil, let name = try library.modelName {
+        if options.model == nil, ProcessInfo.processInfo.environment["GLIMPSE_MODEL"] == nil, let name = try await store.modelName() {
             options.model = name
         }
         let (name, model) = try await options.load()
@@ -38,9 +46,9 @@ struct OpenedLibrary {
         let embedder: Embedder
         do { embedder = try Embedder(model: model, textModel: text) } catch { throw CLIError("cannot load model: \(error)") }
         do {
-            try library.bindModel(name: name, fingerprint: try ModelFingerprint.of(directory: model.directory),
-                                  dimension: embedder.embeddingDim)
+            try await store.bindModel(name: name, fingerprint: try ModelFingerprint.of(directory: model.directory),
+                                      dimension: embedder.embeddingDim)
         } catch { throw CLIError("\(error)") }
-        return OpenedLibrary(library: library, embedder: embedder, modelName: name, textModelName: textModel)
+        return OpenedLibrary(store: store, embedder: embedder, modelName: name, textModelName: textModel)
     }
 }

@@ -22,6 +22,9 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "Only results scoring at least this (cosine similarity, -1...1).")
     var minScore: Float?
 
+    @Option(help: "Candidates an approximate (HNSW) search considers: higher finds more of the true nearest, slower.")
+    var ef: Int?
+
     @OptionGroup var libraryOptions: LibraryOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var textModelOptions: TextModelOptions
@@ -36,19 +39,24 @@ struct SearchCommand: AsyncParsableCommand {
         if (query == nil) == (image == nil) { throw ValidationError("Give either a text query or --image PATH.") }
         if let query, query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("The query is empty.") }
         if limit < 1 { throw ValidationError("--limit must be at least 1.") }
+        if let ef, !(1...1000).contains(ef) { throw ValidationError("--ef must be in 1...1000.") }
     }
 
     func run() async throws {
-        let opened = try await OpenedLibrary.open(libraryOptions.directory, create: false, modelOptions: modelOptions, textModel: textModelOptions.name)
-        let library = opened.library, embedder = opened.embedder
-        let index = try LibraryIndex(library: library)
-        try? index.checkpoint()  // a cache: a read-only library still searches
-        let searcher = Searcher(library: library, embedder: embedder, index: index)
+        let opened = try await OpenedLibrary.open(libraryOptions, create: false, modelOptions: modelOptions, textModel: textModelOptions.name)
+        let store = opened.store
+        let searcher = Searcher(store: store, embedder: opened.embedder)
         let hits: [SearchHit]
         do {
-            if let image { hits = try searcher.search(imagePath: image, limit: limit, minScore: minScore) }
-            else { hits = try searcher.search(text: query ?? "", limit: limit, minScore: minScore) }
-        } catch { throw CLIError("\(error)") }
+            try await store.refresh()
+            try? await store.checkpoint()  // a cache: a read-only library still searches
+            if let image { hits = try await searcher.search(imagePath: image, limit: limit, minScore: minScore, ef: ef) }
+            else { hits = try await searcher.search(text: query ?? "", limit: limit, minScore: minScore, ef: ef) }
+            await store.close()
+        } catch {
+            await store.close()
+            throw CLIError("\(error)")
+        }
         if json {
             print("[" + hits.map { JSONLine.object([("path", JSONLine.string($0.path)), ("score", "\($0.score)")]) }.joined(separator: ", ") + "]")
             return

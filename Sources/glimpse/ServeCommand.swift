@@ -40,6 +40,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(help: ArgumentHelp("Read stored paths starting with FROM from TO on this machine (repeatable), for servers that mount the collection elsewhere than the indexer did.", valueName: "FROM=TO"))
+    var pathPrefixMap: [String] = []
+
+    @Option(help: "Folder for uploaded images (default: the library's uploads/; with --store, uploads are refused unless given: use a folder every server sees).")
+    var uploads: String?
+
     var token: String? {
         authToken ?? ProcessInfo.processInfo.environment["GLIMPSE_AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
     }
@@ -53,6 +59,14 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("Listening on \(host) exposes the library to the network: give --auth-token TOKEN (or $GLIMPSE_AUTH_TOKEN).")
         }
         if let token, token.count < 8 { throw ValidationError("--auth-token must be at least 8 characters.") }
+        for pair in pathPrefixMap where Self.prefixPair(pair) == nil {
+            throw ValidationError("--path-prefix-map takes FROM=TO with both sides non-empty, got \(pair.debugDescription).")
+        }
+    }
+
+    static func prefixPair(_ text: String) -> (from: String, to: String)? {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex, text.index(after: equals) != text.endIndex else { return nil }
+        return (String(text[..<equals]), String(text[text.index(after: equals)...]))
     }
 
     func run() async throws {
@@ -64,14 +78,27 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "glimpse.serve")
 
-        let opened = try await OpenedLibrary.open(libraryOptions.directory, create: true, modelOptions: modelOptions, textModel: textModelOptions.name)
-        let library = opened.library, embedder = opened.embedder, modelName = opened.modelName
+        let opened = try await OpenedLibrary.open(libraryOptions, create: true, modelOptions: modelOptions, textModel: textModelOptions.name)
+        let store = opened.store, embedder = opened.embedder, modelName = opened.modelName
 
-        let configuration = ServerConfiguration(host: host, port: port, authToken: token, corsOrigin: cors,
+        var configuration = ServerConfiguration(host: host, port: port, authToken: token, corsOrigin: cors,
                                                 maxUploadBytes: maxUploadMb * 1024 * 1024, maxPixels: maxPixels)
-        let service = try LibraryService(library: library, embedder: embedder, modelName: modelName, textModelName: opened.textModelName, configuration: configuration)
+        configuration.pathPrefixMap = pathPrefixMap.compactMap(Self.prefixPair)
+        var uploadsDirectory = uploads
+        if uploadsDirectory == nil, let embedded = store as? EmbeddedStore {
+            uploadsDirectory = (embedded.library.directory as NSString).appendingPathComponent("uploads")
+        }
+        let service: LibraryService
+        do {
+            service = try await LibraryService(store: store, embedder: embedder, modelName: modelName, textModelName: opened.textModelName,
+                                               uploadsDirectory: uploadsDirectory, configuration: configuration)
+        } catch {
+            await store.close()
+            throw CLIError("\(error)")
+        }
+        let images = (try? await store.imageCount()) ?? 0
         logger.info("library loaded", metadata: [
-            "library": .string(library.directory), "images": .stringConvertible(service.index.vectors.count),
+            "store": .string(store.location), "images": .stringConvertible(images),
             "model": .string(modelName), "text_model": .string(opened.textModelName ?? modelName), "url": .string("http://\(host.contains(":") ? "[\(host)]" : host):\(port)/"),
         ])
         try await GlimpseServer.run(service: service, logger: logger)

@@ -17,7 +17,7 @@ final class MultilingualSearchTests: XCTestCase {
         let texts: [Text]
     }
 
-    func testLibraryOfOneModelAnswersQueriesThroughAMultilingualTextModel() throws {
+    func testLibraryOfOneModelAnswersQueriesThroughAMultilingualTextModel() async throws {
         let root = NSTemporaryDirectory() + "glimpse-multilingual-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
         let folder = root + "/photos"
@@ -25,17 +25,17 @@ final class MultilingualSearchTests: XCTestCase {
         let photos = ["astronaut_baseline.jpg", "coffee_progressive.jpg", "rocket_444.jpg", "chelsea_palette.png",
                       "coffee_lossy.webp", "camera_gray.jpg", "moon_gray.png", "coins_gray_trns.png"]
         for name in photos { try FileManager.default.copyItem(atPath: Self.fixtures + "/images/" + name, toPath: folder + "/" + name) }
-        let library = try Library(directory: root + "/library")
+        let store = try EmbeddedStore(directory: root + "/library")
+        let library = store.library
         let clip = try ModelLoader.load(directory: Self.fixtures + "/models/clip-tiny-f32")
-        let summary = try Indexer(library: library, embedder: try Embedder(model: clip, fastDecode: false), batchSize: 4).index(roots: [folder])
+        let summary = try await Indexer(store: store, embedder: try Embedder(model: clip, fastDecode: false), batchSize: 4).index(roots: [folder])
         XCTAssertEqual(summary.added, photos.count)
 
         // Queries now go through the multilingual sentence encoder; the library is not touched again.
         let textModel = try ModelLoader.load(directory: Self.fixtures + "/models/st-distilbert-multilingual")
         let embedder = try Embedder(model: clip, textModel: textModel)
         XCTAssertTrue(embedder.text === textModel.textEncoder!)
-        let index = try LibraryIndex(library: library)
-        let searcher = Searcher(library: library, embedder: embedder, index: index)
+        let searcher = Searcher(store: store, embedder: embedder)
         let generation = try library.generation()
 
         let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/reference/st-distilbert-multilingual.json")))
@@ -44,7 +44,7 @@ final class MultilingualSearchTests: XCTestCase {
         try library.forEachEmbedding { vectors.append(($0, $1)) }
         for query in queries {
             let expected = try XCTUnwrap(reference.texts.first { $0.text == query }, "reference lacks \(query)").embedding
-            let hits = try searcher.search(text: query, limit: photos.count)
+            let hits = try await searcher.search(text: query, limit: photos.count)
             XCTAssertEqual(hits.count, photos.count, query)
             // The ranking the reference embedding gives over the library's own vectors.
             let unit = normalized(expected)
@@ -68,23 +68,24 @@ final class MultilingualSearchTests: XCTestCase {
         }
     }
 
-    func testChineseCLIPIndexesAndSearchesEndToEnd() throws {
+    func testChineseCLIPIndexesAndSearchesEndToEnd() async throws {
         let root = NSTemporaryDirectory() + "glimpse-chinese-clip-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
         let folder = root + "/photos"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let photos = ["astronaut_baseline.jpg", "coffee_progressive.jpg", "rocket_444.jpg", "chelsea_palette.png"]
         for name in photos { try FileManager.default.copyItem(atPath: Self.fixtures + "/images/" + name, toPath: folder + "/" + name) }
-        let library = try Library(directory: root + "/library")
+        let store = try EmbeddedStore(directory: root + "/library")
         let embedder = try Embedder(directory: Self.fixtures + "/models/chinese-clip-tiny", fastDecode: false)
-        XCTAssertEqual(try Indexer(library: library, embedder: embedder, batchSize: 3).index(roots: [folder]).added, photos.count)
-        let searcher = Searcher(library: library, embedder: embedder, index: try LibraryIndex(library: library))
+        let summary = try await Indexer(store: store, embedder: embedder, batchSize: 3).index(roots: [folder])
+        XCTAssertEqual(summary.added, photos.count)
+        let searcher = Searcher(store: store, embedder: embedder)
         for name in photos {
-            let hits = try searcher.search(imagePath: folder + "/" + name, limit: 2)
+            let hits = try await searcher.search(imagePath: folder + "/" + name, limit: 2)
             XCTAssertEqual(hits.first?.path, folder + "/" + name)
             XCTAssertGreaterThanOrEqual(hits.first?.score ?? 0, 0.999)
         }
-        let hits = try searcher.search(text: "两个孩子在一栋房子前面奔跑", limit: 4)
+        let hits = try await searcher.search(text: "两个孩子在一栋房子前面奔跑", limit: 4)
         XCTAssertEqual(hits.count, 4)
         XCTAssertEqual(hits.map(\.score), hits.map(\.score).sorted(by: >))
     }

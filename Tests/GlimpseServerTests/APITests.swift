@@ -11,8 +11,8 @@ import XCTest
 final class APITests: XCTestCase {
     var fixture: ServerFixture!
 
-    override func setUpWithError() throws { fixture = try ServerFixture() }
-    override func tearDown() { fixture?.remove() }
+    override func setUp() async throws { fixture = try await ServerFixture() }
+    override func tearDown() async throws { await fixture?.remove() }
 
     func testTextSearchAnswersResultsBestFirstWithRelativePaths() async throws {
         let names = Set(ServerFixture.photos)
@@ -166,7 +166,7 @@ final class APITests: XCTestCase {
                 XCTAssertEqual(response.results.count, ServerFixture.photos.count)
             }
         }
-        let uploads = (try? FileManager.default.contentsOfDirectory(atPath: fixture.service.uploadsDirectory)) ?? []
+        let uploads = (try? FileManager.default.contentsOfDirectory(atPath: fixture.service.uploadsDirectory ?? "")) ?? []
         XCTAssertEqual(uploads, [], "the uploaded copy is deleted with its image")
     }
 
@@ -296,8 +296,8 @@ final class APITests: XCTestCase {
     }
 
     func testUploadLimits() async throws {
-        fixture.remove()
-        fixture = try ServerFixture(configuration: ServerConfiguration(maxUploadBytes: 50_000, maxPixels: 10_000), thumbnails: false)
+        await fixture.remove()
+        fixture = try await ServerFixture(configuration: ServerConfiguration(maxUploadBytes: 50_000, maxPixels: 10_000), thumbnails: false)
         try await fixture.test { client in
             try await assertAPIError(client, "/api/images", method: .post, headers: [.contentType: "image/jpeg"],
                                   body: ByteBuffer(bytes: [UInt8](repeating: 0xFF, count: 60_000)), status: .contentTooLarge, code: "upload_too_large")
@@ -316,9 +316,10 @@ final class APITests: XCTestCase {
         }
         let empty = NSTemporaryDirectory() + "glimpse-empty-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: empty) }
-        let emptyService = try LibraryService(library: try Library(directory: empty), embedder: service.embedder,
-                                         modelName: "clip-tiny-f32", configuration: ServerConfiguration())
-        defer { emptyService.shutdown() }
+        let emptyService = try await LibraryService(store: try EmbeddedStore(directory: empty), embedder: service.embedder,
+                                                    modelName: "clip-tiny-f32", uploadsDirectory: empty + "/uploads",
+                                                    configuration: ServerConfiguration())
+        defer { Task { await emptyService.shutdown() } }
         let app = Application(router: Routes.router(emptyService))
         try await app.test(.router) { client in
             try await assertAPIError(client, "/api/index", method: .post, status: .conflict, code: "nothing_to_index")
@@ -330,8 +331,8 @@ final class APITests: XCTestCase {
     }
 
     func testBearerTokenGuardsTheAPIButNotThePage() async throws {
-        fixture.remove()
-        fixture = try ServerFixture(configuration: ServerConfiguration(authToken: "s3cret-token"), thumbnails: false)
+        await fixture.remove()
+        fixture = try await ServerFixture(configuration: ServerConfiguration(authToken: "s3cret-token"), thumbnails: false)
         let id = try fixture.id(of: "rocket_444.jpg")
         try await fixture.test { client in
             try await assertAPIError(client, "/api/search?q=cat", status: .unauthorized, code: "unauthorized")
@@ -355,8 +356,8 @@ final class APITests: XCTestCase {
                 XCTAssertNil(response.headers[.accessControlAllowOrigin])
             }
         }
-        fixture.remove()
-        fixture = try ServerFixture(configuration: ServerConfiguration(corsOrigin: "https://app.example"), thumbnails: false)
+        await fixture.remove()
+        fixture = try await ServerFixture(configuration: ServerConfiguration(corsOrigin: "https://app.example"), thumbnails: false)
         try await fixture.test { client in
             try await client.execute(uri: "/api/info", method: .get, headers: [.origin: "https://app.example"]) { response in
                 XCTAssertEqual(response.headers[.accessControlAllowOrigin], "https://app.example")

@@ -11,9 +11,9 @@ final class OpenAPITests: XCTestCase {
         try XCTUnwrap(JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
     }
 
-    func testEveryRouteIsInTheDocumentAndEveryDocumentedOperationIsRouted() throws {
-        let fixture = try ServerFixture(thumbnails: false)
-        defer { fixture.remove() }
+    func testEveryRouteIsInTheDocumentAndEveryDocumentedOperationIsRouted() async throws {
+        let fixture = try await ServerFixture(thumbnails: false)
+        defer { Task { await fixture.remove() } }
         let doc = try document()
         XCTAssertEqual(doc["openapi"] as? String, "3.1.0")
         let paths = try XCTUnwrap(doc["paths"] as? [String: [String: Any]])
@@ -48,8 +48,8 @@ final class OpenAPITests: XCTestCase {
     }
 
     func testServedDocumentIsTheCommittedOne() async throws {
-        let fixture = try ServerFixture(thumbnails: false)
-        defer { fixture.remove() }
+        let fixture = try await ServerFixture(thumbnails: false)
+        defer { Task { await fixture.remove() } }
         try await fixture.test { client in
             try await client.execute(uri: "/openapi.json", method: .get) { response in
                 XCTAssertEqual(String(buffer: response.body), OpenAPIDocument.json)

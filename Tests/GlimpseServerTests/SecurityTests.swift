@@ -12,11 +12,11 @@ import XCTest
 /// writes, unbounded query text, unbounded concurrent decodes.
 final class SecurityTests: XCTestCase {
     var fixture: ServerFixture!
-    override func tearDown() { fixture?.remove() }
+    override func tearDown() async throws { await fixture?.remove() }
 
     /// Every spelling that reaches a protected handler must carry the token (`//api/...` used to skip it).
     func testTokenIsRequiredWhateverThePathSpelling() async throws {
-        fixture = try ServerFixture(configuration: ServerConfiguration(authToken: "s3cret-token"), thumbnails: false)
+        fixture = try await ServerFixture(configuration: ServerConfiguration(authToken: "s3cret-token"), thumbnails: false)
         let id = try fixture.id(of: "rocket_444.jpg")
         let original = try ServerFixture.bytes("rocket_444.jpg")
         let spellings = [
@@ -58,7 +58,7 @@ final class SecurityTests: XCTestCase {
 
     /// DNS rebinding: a page whose name points at 127.0.0.1 reaches the server with its own name as `Host`.
     func testForeignHostIsRefusedWithoutAToken() async throws {
-        fixture = try ServerFixture(thumbnails: false)
+        fixture = try await ServerFixture(thumbnails: false)
         try await fixture.test(.live) { client in
             let port = try XCTUnwrap(client.port)
             for host in ["evil.example", "evil.example:\(port)", "127.0.0.1.evil.example", "localhost.evil.example", "127.0.0.1:80@evil.example",
@@ -73,8 +73,8 @@ final class SecurityTests: XCTestCase {
             }
         }
         // With a token (any bind address), the token is the guard: other names are answered.
-        fixture.remove()
-        fixture = try ServerFixture(configuration: ServerConfiguration(authToken: "t0ken"), thumbnails: false)
+        await fixture.remove()
+        fixture = try await ServerFixture(configuration: ServerConfiguration(authToken: "t0ken"), thumbnails: false)
         try await fixture.test(.live) { client in
             let port = try XCTUnwrap(client.port)
             XCTAssertEqual(try RawHTTP.get(port: port, "/api/info", host: "photos.example", headers: ["Authorization: Bearer t0ken"]).status, 200)
@@ -94,7 +94,7 @@ final class SecurityTests: XCTestCase {
 
     /// A page on another site may send a form or a no-cors fetch to 127.0.0.1; writes from it are refused.
     func testCrossSiteWritesAreRefused() async throws {
-        fixture = try ServerFixture(thumbnails: false)
+        fixture = try await ServerFixture(thumbnails: false)
         let id = try fixture.id(of: "rocket_444.jpg")
         let jpeg = try ServerFixture.bytes("rocket_exif6.jpg")
         try await fixture.test { client in
@@ -122,8 +122,8 @@ final class SecurityTests: XCTestCase {
                 XCTAssertEqual($0.status, .ok)
             }
         }
-        fixture.remove()
-        fixture = try ServerFixture(configuration: ServerConfiguration(corsOrigin: "https://app.example"), thumbnails: false)
+        await fixture.remove()
+        fixture = try await ServerFixture(configuration: ServerConfiguration(corsOrigin: "https://app.example"), thumbnails: false)
         let other = try fixture.id(of: "rocket_444.jpg")
         try await fixture.test { client in
             try await client.execute(uri: "/api/images/\(other)", method: .delete, headers: [.origin: "https://app.example"]) {
@@ -136,7 +136,7 @@ final class SecurityTests: XCTestCase {
 
     /// A 100 KB query is refused before the tokenizer and the encoder see it; other queries keep being answered.
     func testHugeQueriesAreRefusedAndDoNotStallOthers() async throws {
-        fixture = try ServerFixture(thumbnails: false)
+        fixture = try await ServerFixture(thumbnails: false)
         let huge = String(repeating: "a red flower ", count: 8_000)  // 104 KB
         let service = fixture.service
         try await fixture.test { client in
@@ -184,7 +184,7 @@ final class SecurityTests: XCTestCase {
         XCTAssertEqual(counter.most, 2)
         XCTAssertEqual(queue.peakConcurrency, 2)
 
-        fixture = try ServerFixture(configuration: ServerConfiguration(maxConcurrentDecodes: 1), thumbnails: false)
+        fixture = try await ServerFixture(configuration: ServerConfiguration(maxConcurrentDecodes: 1), thumbnails: false)
         let service = fixture.service
         let bytes = try ServerFixture.bytes("rocket_444.jpg")
         let options = SearchOptions(limit: 1, offset: 0, minScore: nil)
@@ -197,11 +197,11 @@ final class SecurityTests: XCTestCase {
 
     /// File responses are streamed from disk in 64 KB chunks: a file of several chunks arrives whole, with its ETag.
     func testLargeFilesArriveWholeWhenStreamed() async throws {
-        fixture = try ServerFixture(thumbnails: false)
+        fixture = try await ServerFixture(thumbnails: false)
         let big = fixture.folder + "/big.jpg"
         try FileManager.default.copyItem(atPath: ServerFixture.fixtures + "/images/coffee_large.jpg", toPath: big)
-        let record = try fixture.service.makeIndexer().index(file: big)
-        try fixture.service.applyChanges()
+        let record = try await fixture.service.makeIndexer().index(file: big)
+        try await fixture.service.applyChanges()
         let id = try XCTUnwrap(record.id)
         try await fixture.test(.live) { client in
             let port = try XCTUnwrap(client.port)

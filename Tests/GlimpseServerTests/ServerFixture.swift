@@ -17,10 +17,11 @@ struct ServerFixture {
 
     let root: String
     let folder: String
-    let library: Library
+    let store: EmbeddedStore
+    var library: Library { store.library }
     let service: LibraryService
 
-    init(configuration: ServerConfiguration = ServerConfiguration(), thumbnails: Bool = true) throws {
+    init(configuration: ServerConfiguration = ServerConfiguration(), thumbnails: Bool = true) async throws {
         root = NSTemporaryDirectory() + "glimpse-server-\(UUID().uuidString)"
         folder = root + "/photos"
         try FileManager.default.createDirectory(atPath: folder + "/sub", withIntermediateDirectories: true)
@@ -28,19 +29,20 @@ struct ServerFixture {
             try FileManager.default.copyItem(atPath: Self.fixtures + "/images/" + name,
                                              toPath: folder + (i % 2 == 0 ? "/" : "/sub/") + name)
         }
-        library = try Library(directory: root + "/library")
+        store = try EmbeddedStore(directory: root + "/library")
         let embedder = try Embedder(directory: Self.modelDirectory)
-        try library.bindModel(name: "clip-tiny-f32", fingerprint: try ModelFingerprint.of(directory: Self.modelDirectory),
-                              dimension: embedder.embeddingDim)
-        let indexer = Indexer(library: library, embedder: embedder, batchSize: 4)
+        try await store.bindModel(name: "clip-tiny-f32", fingerprint: try ModelFingerprint.of(directory: Self.modelDirectory),
+                                  dimension: embedder.embeddingDim)
+        let indexer = Indexer(store: store, embedder: embedder, batchSize: 4)
         if thumbnails { indexer.thumbnails = ThumbnailWriter() }
-        _ = try indexer.index(roots: [folder])
-        try LibraryIndex(library: library).checkpoint()
-        service = try LibraryService(library: library, embedder: embedder, modelName: "clip-tiny-f32", configuration: configuration)
+        _ = try await indexer.index(roots: [folder])
+        try LibraryIndex(library: store.library).checkpoint()
+        service = try await LibraryService(store: store, embedder: embedder, modelName: "clip-tiny-f32",
+                                           uploadsDirectory: root + "/library/uploads", configuration: configuration)
     }
 
-    func remove() {
-        service.shutdown()
+    func remove() async {
+        await service.shutdown()
         try? FileManager.default.removeItem(atPath: root)
     }
 

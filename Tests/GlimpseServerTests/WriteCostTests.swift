@@ -12,10 +12,10 @@ import XCTest
 /// small library, and writes are refused (not queued behind) a running rescan.
 final class WriteCostTests: XCTestCase {
     var fixtures: [ServerFixture] = []
-    override func tearDown() { for f in fixtures { f.remove() } }
+    override func tearDown() async throws { for f in fixtures { await f.remove() } }
 
     /// Adds `count` synthetic images (paths that do not exist, random unit vectors) straight to the library.
-    func grow(_ fixture: ServerFixture, by count: Int) throws {
+    func grow(_ fixture: ServerFixture, by count: Int) async throws {
         let dimension = fixture.service.embedder.embeddingDim
         var generator = SystemRandomNumberGenerator()
         for start in stride(from: 0, to: count, by: 5000) {
@@ -27,32 +27,33 @@ final class WriteCostTests: XCTestCase {
             }
             try fixture.library.saveImages(records)
         }
-        try fixture.service.applyChanges()
+        try await fixture.service.applyChanges()
     }
 
     struct UploadCost: Equatable { let rowsRead: Int; let indexFileWrites: Int }
 
     func uploadCost(_ fixture: ServerFixture, _ image: String) async throws -> (UploadCost, Duration) {
         let service = fixture.service
-        let rows = fixture.library.statistics.rowsRead, writes = service.index.fileWrites
+        let rows = fixture.library.statistics.rowsRead, writes = try fixture.store.index().fileWrites
         let bytes = try ServerFixture.bytes(image)
         let start = ContinuousClock.now
         let record = try await service.upload(imageBytes: bytes)
         let took = ContinuousClock.now - start
-        XCTAssertEqual(try service.search(vector: record.vector, options: SearchOptions(limit: 1, offset: 0, minScore: nil)).first?.id, record.id)
-        return (UploadCost(rowsRead: fixture.library.statistics.rowsRead - rows, indexFileWrites: service.index.fileWrites - writes), took)
+        let found = try await service.search(vector: record.vector, options: SearchOptions(limit: 1, offset: 0, minScore: nil))
+        XCTAssertEqual(found.first?.id, record.id)
+        return (UploadCost(rowsRead: fixture.library.statistics.rowsRead - rows, indexFileWrites: try fixture.store.index().fileWrites - writes), took)
     }
 
     func testAnUploadIntoALargeLibraryCostsWhatItDoesInASmallOne() async throws {
         let configuration = ServerConfiguration(checkpointDelay: 3600)  // the file is written at shutdown only
-        let small = try ServerFixture(configuration: configuration, thumbnails: false)
-        let large = try ServerFixture(configuration: configuration, thumbnails: false)
+        let small = try await ServerFixture(configuration: configuration, thumbnails: false)
+        let large = try await ServerFixture(configuration: configuration, thumbnails: false)
         fixtures = [small, large]
-        try grow(large, by: 15_000)
-        XCTAssertEqual(large.service.index.vectors.count, 15_000 + ServerFixture.photos.count)
+        try await grow(large, by: 15_000)
+        XCTAssertEqual(try large.store.index().vectors.count, 15_000 + ServerFixture.photos.count)
         let (smallCost, smallTime) = try await uploadCost(small, "rocket_exif6.jpg")
         let (largeCost, largeTime) = try await uploadCost(large, "rocket_exif6.jpg")
-        print("upload into \(small.service.index.vectors.count - 1) images: \(smallTime), into \(large.service.index.vectors.count - 1): \(largeTime)")
+        print("upload into \(try small.store.index().vectors.count - 1) images: \(smallTime), into \(try large.store.index().vectors.count - 1): \(largeTime)")
         XCTAssertEqual(largeCost, smallCost)
         XCTAssertLessThanOrEqual(largeCost.rowsRead, 1, "an upload reads the changed row only")
         XCTAssertEqual(largeCost.indexFileWrites, 0, "an upload must not rewrite the index file")
@@ -61,19 +62,19 @@ final class WriteCostTests: XCTestCase {
         let id = try large.id(of: "rocket_444.jpg")
         try await large.service.delete(id: id)
         XCTAssertLessThanOrEqual(large.library.statistics.rowsRead - rows, 1)
-        XCTAssertEqual(large.service.index.fileWrites, 0)
+        XCTAssertEqual(try large.store.index().fileWrites, 0)
         // Shutdown writes the file once, and it holds everything.
-        large.service.shutdown()
-        XCTAssertEqual(large.service.index.fileWrites, 1)
+        await large.service.shutdown()
+        XCTAssertEqual(try large.store.index().fileWrites, 1)
         let reopened = try LibraryIndex(library: large.library)
-        XCTAssertEqual(reopened.vectors.count, large.service.index.vectors.count)
+        XCTAssertEqual(reopened.vectors.count, try large.store.index().vectors.count)
         XCTAssertFalse(reopened.vectors.contains(label: id))
     }
 
     /// While a write holds the library (here an upload waiting for a decode slot), a rescan is refused with 409, and
     /// accepted once the write is done.
     func testRescanIsRefusedWhileAnotherWriteRuns() async throws {
-        let fixture = try ServerFixture(configuration: ServerConfiguration(maxConcurrentDecodes: 1), thumbnails: false)
+        let fixture = try await ServerFixture(configuration: ServerConfiguration(maxConcurrentDecodes: 1), thumbnails: false)
         fixtures = [fixture]
         let service = fixture.service
         let gate = DispatchSemaphore(value: 0)

@@ -1,0 +1,471 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A collection kept in PostgreSQL with pgvector, shared by any number of indexers (`glimpse index --shard I/N`)
+/// and servers on other machines. The database is the only state: a server holds nothing but caches.
+///
+/// Tables (in the URL's schema): `image` (one row per image; `embedding vector(D)` with an HNSW index using cosine
+/// distance), `thumbnail` (JPEG bytes, so no server needs the indexer's disk), `collection_root`, `setting`, and
+/// `glimpse_migration`, which records the named migrations that have run. Migrations and the first model binding
+/// run under an advisory lock, so workers starting together do not race. Every write is one transaction; saves
+/// upsert on the unique path, so concurrent workers never insert an image twice.
+public final class PostgresStore: ImageStore, @unchecked Sendable {
+    public let url: PostgresURL
+    public var location: String { url.redacted }
+    let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let logger = Logger(label: "glimpse.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    private let lock = NSLock()
+    /// The bound embedding dimension (read once).
+    private var dimension: Int?
+
+    /// Connects (and creates the schema, the pgvector extension and the tables when `create`).
+    public static func open(_ url: PostgresURL, create: Bool = true) async throws -> PostgresStore {
+        let store = PostgresStore(url: url)
+        do {
+            try await store.migrate(create: create)
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
+    }
+
+    private init(url: PostgresURL) {
+        self.url = url
+        var tls: PostgresClient.Configuration.TLS = .disable
+        if url.tls != .disable {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if url.tls != .verifyFull { configuration.certificateVerification = .none }
+            tls = url.tls == .prefer ? .prefer(configuration) : .require(configuration)
+        }
+        var configuration = PostgresClient.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
+                                                         database: url.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.maximumConnections = 8
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        runner = Task { [client] in await client.run() }
+    }
+
+    public func close() async {
+        runner.cancel()
+        _ = await runner.value
+    }
+
+    /// `"schema"."name"`.
+    private func table(_ name: String) -> String { "\"\(url.schema)\".\"\(name)\"" }
+
+    // MARK: Errors
+
+    /// Runs `body`, turning the driver's errors into `StoreError`s that name the store and say what happened.
+    @discardableResult
+    private func run<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as PSQLError {
+            throw describe(error)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.unavailable(location: location, reason: "\(error)")
+        }
+    }
+
+    private func describe(_ error: PSQLError) -> StoreError {
+        if error.code == .server, let message = error.serverInfo?[.message] {
+            let state = error.serverInfo?[.sqlState] ?? ""
+            // 57P01..57P03: the server is shutting down or starting; 53300: too many connections.
+            if state.hasPrefix("57P") || state == "53300" { return .unavailable(location: location, reason: message) }
+            var text = message
+            if let detail = error.serverInfo?[.detail] { text += " (\(detail))" }
+            if state == "28P01" || state == "28000" || state == "3D000" { return .unavailable(location: location, reason: text) }
+            return .queryFailed(location: location, reason: text)
+        }
+        var reason = "\(error.code)"
+        if let underlying = error.underlying { reason += ": \(underlying)" }
+        return .unavailable(location: location, reason: reason)
+    }
+
+    // MARK: Migrations
+
+    /// The named migrations, in order; each runs once, and `glimpse_migration` records it.
+    private var migrations: [(name: String, statements: [String])] {
+        let s = self
+        return [
+        ("v1: images, thumbnails, roots and settings", [
+            """
+            CREATE TABLE \(s.table("setting")) (key text PRIMARY KEY, value text NOT NULL)
+            """,
+            """
+            CREATE TABLE \(s.table("image")) (
+                id bigserial PRIMARY KEY,
+                path text NOT NULL UNIQUE,
+                size bigint NOT NULL,
+                mtime_ns bigint NOT NULL,
+                content_hash text NOT NULL,
+                width integer NOT NULL,
+                height integer NOT NULL,
+                format text NOT NULL,
+                indexed_at double precision NOT NULL,
+                embedding vector NOT NULL)
+            """,
+            "CREATE INDEX image_content_hash ON \(s.table("image")) (content_hash)",
+            """
+            CREATE TABLE \(s.table("thumbnail")) (
+                image_id bigint PRIMARY KEY REFERENCES \(s.table("image")) (id) ON DELETE CASCADE,
+                jpeg bytea NOT NULL)
+            """,
+            "CREATE TABLE \(s.table("collection_root")) (path text PRIMARY KEY, position bigserial NOT NULL)",
+            "INSERT INTO \(s.table("setting")) (key, value) VALUES ('library.id', '\(UUID().uuidString)')",
+        ]),
+        ]
+    }
+
+    /// Runs the migrations not yet recorded, in order, in one transaction under an advisory lock.
+    private func migrate(create: Bool) async throws {
+        let migrations = self.migrations
+        let names = migrations.map(\.name)
+        try await run {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext('glimpse.migrate'))", logger: logger)
+                let exists = try await connection.query("""
+                    SELECT EXISTS (SELECT 1 FROM information_schema.tables
+                                   WHERE table_schema = \(url.schema) AND table_name = 'glimpse_migration')
+                    """, logger: logger).collect().first?.decode(Bool.self) ?? false
+                var applied = Set<String>()
+                if exists {
+                    for try await name in try await connection.query(
+                        "SELECT name FROM \(unescaped: table("glimpse_migration"))", logger: logger).decode(String.self) {
+                        applied.insert(name)
+                    }
+                }
+                if applied.isSuperset(of: names) { return }
+                guard create else {
+                    throw StoreError.notALibrary(path: location, reason: "no Glimpse tables in schema \(url.schema); run `glimpse index` first")
+                }
+                do {
+                    try await connection.query("CREATE EXTENSION IF NOT EXISTS vector", logger: logger)
+                } catch let error as PSQLError {
+                    throw StoreError.missingExtension(location: location, name: "vector", reason: describe(error).reasonText)
+                }
+                try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: "\"\(url.schema)\"")", logger: logger)
+                try await connection.query("""
+                    CREATE TABLE IF NOT EXISTS \(unescaped: table("glimpse_migration")) (
+                        name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+                    """, logger: logger)
+                for migration in migrations where !applied.contains(migration.name) {
+                    for statement in migration.statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                    try await connection.query("INSERT INTO \(unescaped: table("glimpse_migration")) (name) VALUES (\(migration.name))",
+                                                logger: logger)
+                }
+            }
+        }
+    }
+
+    /// The migrations recorded as applied, in order (for tests and `glimpse model info`-like reports).
+    public func appliedMigrations() async throws -> [String] {
+        try await run {
+            var names: [String] = []
+            for try await name in try await client.query(
+                "SELECT name FROM \(unescaped: table("glimpse_migration")) ORDER BY applied_at, name", logger: logger).decode(String.self) {
+                names.append(name)
+            }
+            return names
+        }
+    }
+
+    /// Drops every table of this store (and its schema, unless that is `public`): the collection is gone. For tests
+    /// and tools; the store is not used afterwards.
+    public func destroy() async throws {
+        try await run {
+            if url.schema == "public" {
+                try await client.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS " + ["thumbnail", "image", "collection_root", "setting", "glimpse_migration"]
+                    .map(table).joined(separator: ", ") + " CASCADE"), logger: logger)
+            } else {
+                try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(url.schema)\" CASCADE"), logger: logger)
+            }
+        }
+    }
+
+    // MARK: Settings
+
+    private func setting(_ key: String) async throws -> String? {
+        try await run {
+            try await client.query("SELECT value FROM \(unescaped: table("setting")) WHERE key = \(key)", logger: logger)
+                .collect().first?.decode(String.self)
+        }
+    }
+
+    public func bindModel(name: String, fingerprint: String, dimension: Int) async throws {
+        let half = url.halfPrecisionIndex
+        try await run {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext('glimpse.bind'))", logger: logger)
+                let existing = try await connection.query(
+                    "SELECT key, value FROM \(unescaped: table("setting")) WHERE key LIKE 'model.%'", logger: logger).collect()
+                var settings: [String: String] = [:]
+                for row in existing { let (k, v) = try row.decode((String, String).self); settings[k] = v }
+                if let bound = settings["model.fingerprint"] {
+                    guard bound == fingerprint else {
+                        throw StoreError.modelMismatch(library: location, libraryModel: settings["model.name"] ?? bound, requested: name)
+                    }
+                    return
+                }
+                for (key, value) in [("model.name", name), ("model.fingerprint", fingerprint), ("model.dimension", String(dimension)),
+                                     ("index.vector", half ? "halfvec" : "vector")] {
+                    try await connection.query("""
+                        INSERT INTO \(unescaped: table("setting")) (key, value) VALUES (\(key), \(value))
+                        ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                        """, logger: logger)
+                }
+                // The dimension is known only now: type the column, then index it (cosine distance).
+                try await connection.query(PostgresQuery(unsafeSQL:
+                    "ALTER TABLE \(table("image")) ALTER COLUMN embedding TYPE vector(\(dimension))"), logger: logger)
+                let indexed = half ? "(embedding::halfvec(\(dimension))) halfvec_cosine_ops" : "embedding vector_cosine_ops"
+                try await connection.query(PostgresQuery(unsafeSQL:
+                    "CREATE INDEX IF NOT EXISTS image_embedding_hnsw ON \(table("image")) USING hnsw (\(indexed)) WITH (m = 16, ef_construction = 64)"),
+                    logger: logger)
+            }
+        }
+        lock.withLock { self.dimension = dimension }
+    }
+
+    public func model() async throws -> ModelBinding? {
+        guard let name = try await setting("model.name"), let fingerprint = try await setting("model.fingerprint"),
+              let dimension = try await setting("model.dimension").flatMap(Int.init) else { return nil }
+        return ModelBinding(name: name, fingerprint: fingerprint, dimension: dimension)
+    }
+
+    private func boundDimension() async throws -> Int? {
+        if let dimension = lock.withLock({ dimension }) { return dimension }
+        let value = try await setting("model.dimension").flatMap(Int.init)
+        lock.withLock { dimension = value }
+        return value
+    }
+
+    public func collectionRoots() async throws -> [String] {
+        try await run {
+            var roots: [String] = []
+            for try await path in try await client.query(
+                "SELECT path FROM \(unescaped: table("collection_root")) ORDER BY position", logger: logger).decode(String.self) {
+                roots.append(path)
+            }
+            return roots
+        }
+    }
+
+    public func addCollectionRoots(_ roots: [String]) async throws {
+        guard !roots.isEmpty else { return }
+        try await run {
+            try await client.query("""
+                INSERT INTO \(unescaped: table("collection_root")) (path)
+                SELECT p FROM unnest(\(roots)::text[]) WITH ORDINALITY AS u(p, o) ORDER BY o
+                ON CONFLICT (path) DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    // MARK: Catalog
+
+    /// The columns of an `ImageRecord`, embedding as float4[].
+    private static let recordColumns =
+        "id, path, size, mtime_ns, content_hash, width, height, format, indexed_at, embedding::float4[]"
+
+    private func records(_ query: PostgresQuery) async throws -> [ImageRecord] {
+        try await run {
+            var records: [ImageRecord] = []
+            let rows = try await client.query(query, logger: logger)
+            for try await (id, path, size, mtime, hash, width, height, format, indexedAt, embedding) in rows.decode(
+                (Int64, String, Int64, Int64, String, Int32, Int32, String, Double, [Float]).self) {
+                records.append(ImageRecord(id: id, path: path, size: size, mtimeNanoseconds: mtime, contentHash: hash, width: Int(width),
+                                           height: Int(height), format: format, indexedAt: indexedAt, embedding: embedding))
+            }
+            return records
+        }
+    }
+
+    public func imageCount() async throws -> Int {
+        try await run {
+            Int(try await client.query("SELECT count(*) FROM \(unescaped: table("image"))", logger: logger)
+                .collect().first?.decode(Int64.self) ?? 0)
+        }
+    }
+
+    public func fileStates() async throws -> [StoredFileState] {
+        try await run {
+            var states: [StoredFileState] = []
+            let rows = try await client.query(
+                "SELECT id, path, size, mtime_ns, content_hash FROM \(unescaped: table("image"))", logger: logger)
+            for try await (id, path, size, mtime, hash) in rows.decode((Int64, String, Int64, Int64, String).self) {
+                states.append(StoredFileState(id: id, path: path, size: size, mtimeNanoseconds: mtime, contentHash: hash))
+            }
+            return states
+        }
+    }
+
+    public func image(id: Int64) async throws -> ImageRecord? {
+        try await records("SELECT \(unescaped: Self.recordColumns) FROM \(unescaped: table("image")) WHERE id = \(id)").first
+    }
+
+    public func image(path: String) async throws -> ImageRecord? {
+        try await records("SELECT \(unescaped: Self.recordColumns) FROM \(unescaped: table("image")) WHERE path = \(path)").first
+    }
+
+    public func images(ids: [Int64]) async throws -> [Int64: ImageRecord] {
+        guard !ids.isEmpty else { return [:] }
+        let found = try await records(
+            "SELECT \(unescaped: Self.recordColumns) FROM \(unescaped: table("image")) WHERE id = ANY(\(ids)::int8[])")
+        return Dictionary(found.map { ($0.id!, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// One multi-row upsert (arrays unnested server-side): a batch is one statement, one transaction.
+    @discardableResult
+    public func saveImages(_ records: [ImageRecord]) async throws -> [Int64] {
+        guard !records.isEmpty else { return [] }
+        guard let dimension = try await boundDimension() else {
+            throw StoreError.notALibrary(path: location, reason: "no model bound yet")
+        }
+        var flat: [Float] = []
+        flat.reserveCapacity(records.count * dimension)
+        for record in records {
+            let vector = record.vector
+            guard vector.count == dimension else {
+                throw StoreError.dimensionMismatch(library: location, expected: dimension, actual: vector.count)
+            }
+            flat += vector
+        }
+        let paths = records.map(\.path)
+        let sizes = records.map(\.size), mtimes = records.map(\.mtimeNanoseconds), hashes = records.map(\.contentHash)
+        let widths = records.map { Int32($0.width) }, heights = records.map { Int32($0.height) }
+        let formats = records.map(\.format), indexedAt = records.map(\.indexedAt)
+        let query: PostgresQuery = """
+            INSERT INTO \(unescaped: table("image")) AS i (path, size, mtime_ns, content_hash, width, height, format, indexed_at, embedding)
+            SELECT u.path, u.size, u.mtime, u.hash, u.width, u.height, u.format, u.indexed_at,
+                   (\(flat)::float4[])[(u.o - 1) * \(dimension) + 1 : u.o * \(dimension)]::vector
+            FROM unnest(\(paths)::text[], \(sizes)::int8[], \(mtimes)::int8[], \(hashes)::text[], \(widths)::int4[],
+                        \(heights)::int4[], \(formats)::text[], \(indexedAt)::float8[])
+                 WITH ORDINALITY AS u(path, size, mtime, hash, width, height, format, indexed_at, o)
+            ORDER BY u.o
+            ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash,
+                width = excluded.width, height = excluded.height, format = excluded.format, indexed_at = excluded.indexed_at,
+                embedding = excluded.embedding
+            RETURNING id, path
+            """
+        let ids: [String: Int64] = try await run {
+            var ids: [String: Int64] = [:]
+            for try await (id, path) in try await client.query(query, logger: logger).decode((Int64, String).self) { ids[path] = id }
+            return ids
+        }
+        return try paths.map { path in
+            guard let id = ids[path] else { throw StoreError.queryFailed(location: location, reason: "no id returned for \(path)") }
+            return id
+        }
+    }
+
+    public func moveImages(_ moves: [ImageMove]) async throws {
+        guard !moves.isEmpty else { return }
+        try await run {
+            try await client.withTransaction(logger: logger) { connection in
+                for move in moves {
+                    try await connection.query(
+                        "DELETE FROM \(unescaped: table("image")) WHERE path = \(move.newPath) AND id <> \(move.id)", logger: logger)
+                    try await connection.query("""
+                        UPDATE \(unescaped: table("image")) SET path = \(move.newPath), mtime_ns = \(move.mtimeNanoseconds)
+                        WHERE id = \(move.id)
+                        """, logger: logger)
+                }
+            }
+        }
+    }
+
+    public func removeImages(ids: [Int64]) async throws {
+        guard !ids.isEmpty else { return }
+        try await run {
+            // Thumbnails go with their images (ON DELETE CASCADE).
+            try await client.query("DELETE FROM \(unescaped: table("image")) WHERE id = ANY(\(ids)::int8[])", logger: logger)
+        }
+    }
+
+    public func forEachImage(batchSize: Int, _ body: ([ImageRecord]) async throws -> Void) async throws {
+        var after: Int64 = 0
+        while true {
+            let batch = try await records("""
+                SELECT \(unescaped: Self.recordColumns) FROM \(unescaped: table("image"))
+                WHERE id > \(after) ORDER BY id LIMIT \(Int64(batchSize))
+                """)
+            guard let last = batch.last?.id else { return }
+            try await body(batch)
+            after = last
+        }
+    }
+
+    // MARK: Vector search
+
+    public var indexKind: String { url.halfPrecisionIndex ? "pgvector-hnsw-halfvec" : "pgvector-hnsw" }
+
+    /// pgvector's HNSW scan returns at most `hnsw.ef_search` rows (1000 at most), so `ef` is raised to `k`; deeper
+    /// pages than that continue with an iterative scan.
+    public func nearest(to vector: [Float], k: Int, minScore: Float?, ef: Int?) async throws -> [ScoredImage] {
+        guard k > 0 else { return [] }
+        guard let dimension = try await boundDimension() else { return [] }
+        guard vector.count == dimension else {
+            throw StoreError.dimensionMismatch(library: location, expected: dimension, actual: vector.count)
+        }
+        let efSearch = min(max(ef ?? 40, k), 1000)
+        let order: String = url.halfPrecisionIndex
+            ? "embedding::halfvec(\(dimension)) <=> ($1::float4[])::halfvec(\(dimension))"
+            : "embedding <=> ($1::float4[])::vector(\(dimension))"
+        var query = PostgresQuery(unsafeSQL: "SELECT id, 1 - (\(order)) AS score FROM \(table("image")) ORDER BY \(order) LIMIT \(k)")
+        query.binds.append(vector)
+        let found: [ScoredImage] = try await run {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL hnsw.ef_search = \(efSearch)"), logger: logger)
+                if k > 1000 { try await connection.query("SET LOCAL hnsw.iterative_scan = strict_order", logger: logger) }
+                var found: [ScoredImage] = []
+                for try await (id, score) in try await connection.query(query, logger: logger).decode((Int64, Double).self) {
+                    found.append(ScoredImage(id: id, score: Float(score)))
+                }
+                return found
+            }
+        }
+        guard let minScore else { return found }
+        return found.filter { $0.score >= minScore }
+    }
+
+    public func refresh() async throws {}
+    public func checkpoint() async throws {}
+
+    // MARK: Thumbnails
+
+    public func thumbnail(id: Int64) async throws -> Data? {
+        try await run {
+            try await client.query("SELECT jpeg FROM \(unescaped: table("thumbnail")) WHERE image_id = \(id)", logger: logger)
+                .collect().first?.decode(Data.self)
+        }
+    }
+
+    public func saveThumbnails(_ thumbnails: [(id: Int64, jpeg: Data)]) async throws {
+        guard !thumbnails.isEmpty else { return }
+        try await run {
+            try await client.withTransaction(logger: logger) { connection in
+                for (id, jpeg) in thumbnails {
+                    // An image removed meanwhile has no row to refer to: its thumbnail is dropped.
+                    try await connection.query("""
+                        INSERT INTO \(unescaped: table("thumbnail")) (image_id, jpeg)
+                        SELECT id, \(jpeg) FROM \(unescaped: table("image")) WHERE id = \(id)
+                        ON CONFLICT (image_id) DO UPDATE SET jpeg = excluded.jpeg
+                        """, logger: logger)
+                }
+            }
+        }
+    }
+}
+
+extension StoreError {
+    /// The reason part of an error, without the location.
+    var reasonText: String {
+        switch self {
+        case let .unavailable(_, reason), let .queryFailed(_, reason), let .badLocation(_, reason), let .notALibrary(_, reason): reason
+        default: description
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+
+/// Where a collection is kept, as a user writes it: a library folder (the embedded store, the default) or a
+/// `postgres://` URL (`PostgresURL`).
+public enum StoreLocation: Sendable, Equatable {
+    case folder(String)
+    case postgres(PostgresURL)
+
+    public init(_ text: String) throws {
+        if PostgresURL.isPostgres(text) { self = .postgres(try PostgresURL(text)); return }
+        if let scheme = text.range(of: "://"), !text[..<scheme.lowerBound].contains("/") {
+            throw StoreError.badLocation(text, reason: "unsupported scheme \(text[..<scheme.lowerBound]); use a folder or postgres://…")
+        }
+        self = .folder(text)
+    }
+
+    /// Opens the store, creating it (tables, folders) when `create` is true.
+    public func open(create: Bool) async throws -> any ImageStore {
+        switch self {
+        case let .folder(directory): try EmbeddedStore(directory: directory, create: create)
+        case let .postgres(url): try await PostgresStore.open(url, create: create)
+        }
+    }
+
+    /// For messages: the folder, or the URL without its password.
+    public var description: String {
+        switch self {
+        case let .folder(directory): directory
+        case let .postgres(url): url.redacted
+        }
+    }
+}
