@@ -53,11 +53,12 @@ public enum OpenAPIDocument {
         "operationId": "searchText", "summary": "Search by text",
         "parameters": [
           {"name": "q", "in": "query", "required": true, "description": "What to look for", "schema": {"type": "string"}},
-          {"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"}, {"$ref": "#/components/parameters/MinScore"}
+          {"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"}, {"$ref": "#/components/parameters/MinScore"}, {"$ref": "#/components/parameters/Ef"}
         ],
         "responses": {
           "200": {"$ref": "#/components/responses/Search"},
           "400": {"$ref": "#/components/responses/BadRequest"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "401": {"$ref": "#/components/responses/Unauthorized"}
         }
       },
@@ -67,6 +68,7 @@ public enum OpenAPIDocument {
         "responses": {
           "200": {"$ref": "#/components/responses/Search"},
           "400": {"$ref": "#/components/responses/BadRequest"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "413": {"$ref": "#/components/responses/TooLarge"},
           "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
@@ -77,11 +79,12 @@ public enum OpenAPIDocument {
     "/api/search/image": {
       "post": {
         "operationId": "searchImage", "summary": "Search by an example image (multipart field `image`, or a raw image body)",
-        "parameters": [{"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"}, {"$ref": "#/components/parameters/MinScore"}],
+        "parameters": [{"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"}, {"$ref": "#/components/parameters/MinScore"}, {"$ref": "#/components/parameters/Ef"}],
         "requestBody": {"$ref": "#/components/requestBodies/Image"},
         "responses": {
           "200": {"$ref": "#/components/responses/Search"},
           "400": {"$ref": "#/components/responses/BadRequest"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "413": {"$ref": "#/components/responses/TooLarge"},
           "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
@@ -95,6 +98,8 @@ public enum OpenAPIDocument {
         "requestBody": {"$ref": "#/components/requestBodies/Image"},
         "responses": {
           "201": {"description": "Indexed", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImageInfo"}}}},
+          "501": {"$ref": "#/components/responses/UploadsDisabled"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "409": {"$ref": "#/components/responses/Conflict"},
@@ -159,10 +164,11 @@ public enum OpenAPIDocument {
       "parameters": [{"$ref": "#/components/parameters/Id"}],
       "get": {
         "operationId": "similarImages", "summary": "More like this: the library's nearest images to this one (itself excluded)",
-        "parameters": [{"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"}, {"$ref": "#/components/parameters/MinScore"}],
+        "parameters": [{"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"}, {"$ref": "#/components/parameters/MinScore"}, {"$ref": "#/components/parameters/Ef"}],
         "responses": {
           "200": {"$ref": "#/components/responses/Search"},
           "400": {"$ref": "#/components/responses/BadRequest"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "404": {"$ref": "#/components/responses/NotFound"}
         }
@@ -194,7 +200,8 @@ public enum OpenAPIDocument {
       "Id": {"name": "id", "in": "path", "required": true, "description": "Image id", "schema": {"type": "integer", "format": "int64", "minimum": 1}},
       "Limit": {"name": "limit", "in": "query", "description": "Results per page (default 30)", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
       "Offset": {"name": "offset", "in": "query", "description": "Results to skip (paging)", "schema": {"type": "integer", "minimum": 0, "maximum": 10000}},
-      "MinScore": {"name": "min_score", "in": "query", "description": "Only results with at least this cosine similarity", "schema": {"type": "number", "minimum": -1, "maximum": 1}}
+      "MinScore": {"name": "min_score", "in": "query", "description": "Only results with at least this cosine similarity", "schema": {"type": "number", "minimum": -1, "maximum": 1}},
+      "Ef": {"name": "ef", "in": "query", "description": "Candidates an approximate (HNSW) search considers: higher finds more of the true nearest, slower", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}
     },
     "requestBodies": {
       "Image": {
@@ -213,7 +220,9 @@ public enum OpenAPIDocument {
       "Conflict": {"description": "An indexing run is in progress, or there is nothing to index", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "TooLarge": {"description": "Body over the upload limit, or image over the pixel limit", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "UnsupportedMediaType": {"description": "Wrong content type", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "UnusableImage": {"description": "Not an image Glimpse can read, or corrupt", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+      "UnusableImage": {"description": "Not an image Glimpse can read, or corrupt", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "UploadsDisabled": {"description": "This server keeps no uploads (a shared store served without --uploads)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Unavailable": {"description": "The store (a database server) cannot be reached; retry shortly", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     },
     "schemas": {
       "SearchRequest": {
@@ -224,7 +233,8 @@ public enum OpenAPIDocument {
           "image_base64": {"type": "string", "description": "Base64 image bytes, optionally as a data: URL"},
           "limit": {"type": "integer", "minimum": 1, "maximum": 500},
           "offset": {"type": "integer", "minimum": 0, "maximum": 10000},
-          "min_score": {"type": "number", "minimum": -1, "maximum": 1}
+          "min_score": {"type": "number", "minimum": -1, "maximum": 1},
+          "ef": {"type": "integer", "minimum": 1, "maximum": 1000}
         }
       },
       "SearchResult": {

@@ -32,6 +32,8 @@ public final class EmbeddedStore: ImageStore, @unchecked Sendable {
 
     public func bindModel(name: String, fingerprint: String, dimension: Int) async throws {
         try library.bindModel(name: name, fingerprint: fingerprint, dimension: dimension)
+        // An index opened before any model was bound has no dimension yet: open it again when next needed.
+        lock.withLock { if openedIndex?.vectors.dimension != dimension { openedIndex = nil } }
     }
 
     public func model() async throws -> ModelBinding? {
@@ -72,6 +74,7 @@ public final class EmbeddedStore: ImageStore, @unchecked Sendable {
 
     public func nearest(to vector: [Float], k: Int, minScore: Float?, ef: Int?) async throws -> [ScoredImage] {
         let vectors = try index().vectors
+        guard vectors.count > 0 else { return [] }
         let found = if let ef { try vectors.search(vector, k: k, ef: ef, minScore: minScore) } else {
             try vectors.search(vector, k: k, minScore: minScore)
         }

@@ -58,10 +58,40 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
 
     // MARK: Errors
 
-    /// Runs `body`, turning the driver's errors into `StoreError`s that name the store and say what happened.
+    /// How long an operation may wait for a connection before the store is reported unavailable (the pool itself
+    /// would keep retrying a server that is down).
+    public var connectDeadline: Duration = .seconds(5)
+
+    /// Runs `body` on a pooled connection, turning the driver's errors into `StoreError`s that name the store and
+    /// say what happened; a connection not had within `connectDeadline` is `StoreError.unavailable`.
     @discardableResult
-    private func run<T>(_ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch let error as PSQLError {
+    private func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let leased = LeaseFlag()
+        let (client, location, deadline) = (self.client, self.location, connectDeadline)
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await client.withConnection { connection in
+                        leased.set()
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    if !leased.isSet {
+                        throw StoreError.unavailable(location: location, reason: "no connection within \(deadline) (is the server running and reachable?)")
+                    }
+                    return nil
+                }
+                while let result = try await group.next() {
+                    if let value = result {
+                        group.cancelAll()
+                        return value
+                    }
+                }
+                throw CancellationError()
+            }
+        } catch let error as PSQLError {
             throw describe(error)
         } catch let error as StoreError {
             throw error
@@ -124,8 +154,8 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
     private func migrate(create: Bool) async throws {
         let migrations = self.migrations
         let names = migrations.map(\.name)
-        try await run {
-            try await client.withTransaction(logger: logger) { connection in
+        try await run { [self] connection in
+            try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext('glimpse.migrate'))", logger: logger)
                 let exists = try await connection.query("""
                     SELECT EXISTS (SELECT 1 FROM information_schema.tables
@@ -163,9 +193,9 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
 
     /// The migrations recorded as applied, in order (for tests and `glimpse model info`-like reports).
     public func appliedMigrations() async throws -> [String] {
-        try await run {
+        try await run { [self] connection in
             var names: [String] = []
-            for try await name in try await client.query(
+            for try await name in try await connection.query(
                 "SELECT name FROM \(unescaped: table("glimpse_migration")) ORDER BY applied_at, name", logger: logger).decode(String.self) {
                 names.append(name)
             }
@@ -176,12 +206,12 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
     /// Drops every table of this store (and its schema, unless that is `public`): the collection is gone. For tests
     /// and tools; the store is not used afterwards.
     public func destroy() async throws {
-        try await run {
+        try await run { [self] connection in
             if url.schema == "public" {
-                try await client.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS " + ["thumbnail", "image", "collection_root", "setting", "glimpse_migration"]
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS " + ["thumbnail", "image", "collection_root", "setting", "glimpse_migration"]
                     .map(table).joined(separator: ", ") + " CASCADE"), logger: logger)
             } else {
-                try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(url.schema)\" CASCADE"), logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(url.schema)\" CASCADE"), logger: logger)
             }
         }
     }
@@ -189,16 +219,16 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
     // MARK: Settings
 
     private func setting(_ key: String) async throws -> String? {
-        try await run {
-            try await client.query("SELECT value FROM \(unescaped: table("setting")) WHERE key = \(key)", logger: logger)
+        try await run { [self] connection in
+            try await connection.query("SELECT value FROM \(unescaped: table("setting")) WHERE key = \(key)", logger: logger)
                 .collect().first?.decode(String.self)
         }
     }
 
     public func bindModel(name: String, fingerprint: String, dimension: Int) async throws {
         let half = url.halfPrecisionIndex
-        try await run {
-            try await client.withTransaction(logger: logger) { connection in
+        try await run { [self] connection in
+            try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext('glimpse.bind'))", logger: logger)
                 let existing = try await connection.query(
                     "SELECT key, value FROM \(unescaped: table("setting")) WHERE key LIKE 'model.%'", logger: logger).collect()
@@ -243,9 +273,9 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
     }
 
     public func collectionRoots() async throws -> [String] {
-        try await run {
+        try await run { [self] connection in
             var roots: [String] = []
-            for try await path in try await client.query(
+            for try await path in try await connection.query(
                 "SELECT path FROM \(unescaped: table("collection_root")) ORDER BY position", logger: logger).decode(String.self) {
                 roots.append(path)
             }
@@ -255,8 +285,8 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
 
     public func addCollectionRoots(_ roots: [String]) async throws {
         guard !roots.isEmpty else { return }
-        try await run {
-            try await client.query("""
+        try await run { [self] connection in
+            try await connection.query("""
                 INSERT INTO \(unescaped: table("collection_root")) (path)
                 SELECT p FROM unnest(\(roots)::text[]) WITH ORDINALITY AS u(p, o) ORDER BY o
                 ON CONFLICT (path) DO NOTHING
@@ -271,9 +301,9 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
         "id, path, size, mtime_ns, content_hash, width, height, format, indexed_at, embedding::float4[]"
 
     private func records(_ query: PostgresQuery) async throws -> [ImageRecord] {
-        try await run {
+        try await run { [self] connection in
             var records: [ImageRecord] = []
-            let rows = try await client.query(query, logger: logger)
+            let rows = try await connection.query(query, logger: logger)
             for try await (id, path, size, mtime, hash, width, height, format, indexedAt, embedding) in rows.decode(
                 (Int64, String, Int64, Int64, String, Int32, Int32, String, Double, [Float]).self) {
                 records.append(ImageRecord(id: id, path: path, size: size, mtimeNanoseconds: mtime, contentHash: hash, width: Int(width),
@@ -284,16 +314,16 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
     }
 
     public func imageCount() async throws -> Int {
-        try await run {
-            Int(try await client.query("SELECT count(*) FROM \(unescaped: table("image"))", logger: logger)
+        try await run { [self] connection in
+            Int(try await connection.query("SELECT count(*) FROM \(unescaped: table("image"))", logger: logger)
                 .collect().first?.decode(Int64.self) ?? 0)
         }
     }
 
     public func fileStates() async throws -> [StoredFileState] {
-        try await run {
+        try await run { [self] connection in
             var states: [StoredFileState] = []
-            let rows = try await client.query(
+            let rows = try await connection.query(
                 "SELECT id, path, size, mtime_ns, content_hash FROM \(unescaped: table("image"))", logger: logger)
             for try await (id, path, size, mtime, hash) in rows.decode((Int64, String, Int64, Int64, String).self) {
                 states.append(StoredFileState(id: id, path: path, size: size, mtimeNanoseconds: mtime, contentHash: hash))
@@ -350,9 +380,9 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
                 embedding = excluded.embedding
             RETURNING id, path
             """
-        let ids: [String: Int64] = try await run {
+        let ids: [String: Int64] = try await run { [self] connection in
             var ids: [String: Int64] = [:]
-            for try await (id, path) in try await client.query(query, logger: logger).decode((Int64, String).self) { ids[path] = id }
+            for try await (id, path) in try await connection.query(query, logger: logger).decode((Int64, String).self) { ids[path] = id }
             return ids
         }
         return try paths.map { path in
@@ -363,8 +393,8 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
 
     public func moveImages(_ moves: [ImageMove]) async throws {
         guard !moves.isEmpty else { return }
-        try await run {
-            try await client.withTransaction(logger: logger) { connection in
+        try await run { [self] connection in
+            try await connection.withTransaction(logger: logger) { connection in
                 for move in moves {
                     try await connection.query(
                         "DELETE FROM \(unescaped: table("image")) WHERE path = \(move.newPath) AND id <> \(move.id)", logger: logger)
@@ -379,9 +409,9 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
 
     public func removeImages(ids: [Int64]) async throws {
         guard !ids.isEmpty else { return }
-        try await run {
+        try await run { [self] connection in
             // Thumbnails go with their images (ON DELETE CASCADE).
-            try await client.query("DELETE FROM \(unescaped: table("image")) WHERE id = ANY(\(ids)::int8[])", logger: logger)
+            try await connection.query("DELETE FROM \(unescaped: table("image")) WHERE id = ANY(\(ids)::int8[])", logger: logger)
         }
     }
 
@@ -416,12 +446,13 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
             : "embedding <=> ($1::float4[])::vector(\(dimension))"
         var query = PostgresQuery(unsafeSQL: "SELECT id, 1 - (\(order)) AS score FROM \(table("image")) ORDER BY \(order) LIMIT \(k)")
         query.binds.append(vector)
-        let found: [ScoredImage] = try await run {
-            try await client.withTransaction(logger: logger) { connection in
+        let search = query
+        let found: [ScoredImage] = try await run { [self] connection in
+            try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL hnsw.ef_search = \(efSearch)"), logger: logger)
                 if k > 1000 { try await connection.query("SET LOCAL hnsw.iterative_scan = strict_order", logger: logger) }
                 var found: [ScoredImage] = []
-                for try await (id, score) in try await connection.query(query, logger: logger).decode((Int64, Double).self) {
+                for try await (id, score) in try await connection.query(search, logger: logger).decode((Int64, Double).self) {
                     found.append(ScoredImage(id: id, score: Float(score)))
                 }
                 return found
@@ -437,16 +468,16 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
     // MARK: Thumbnails
 
     public func thumbnail(id: Int64) async throws -> Data? {
-        try await run {
-            try await client.query("SELECT jpeg FROM \(unescaped: table("thumbnail")) WHERE image_id = \(id)", logger: logger)
+        try await run { [self] connection in
+            try await connection.query("SELECT jpeg FROM \(unescaped: table("thumbnail")) WHERE image_id = \(id)", logger: logger)
                 .collect().first?.decode(Data.self)
         }
     }
 
     public func saveThumbnails(_ thumbnails: [(id: Int64, jpeg: Data)]) async throws {
         guard !thumbnails.isEmpty else { return }
-        try await run {
-            try await client.withTransaction(logger: logger) { connection in
+        try await run { [self] connection in
+            try await connection.withTransaction(logger: logger) { connection in
                 for (id, jpeg) in thumbnails {
                     // An image removed meanwhile has no row to refer to: its thumbnail is dropped.
                     try await connection.query("""
@@ -468,4 +499,12 @@ extension StoreError {
         default: description
         }
     }
+}
+
+/// Set once a connection is leased (read by the deadline watchdog).
+private final class LeaseFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

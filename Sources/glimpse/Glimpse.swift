@@ -6,5 +6,6 @@ struct Glimpse: AsyncParsableCommand {
         commandName: "glimpse",
         abstract: "Semantic image search: CLIP embeddings computed natively, no Python at run time.",
         version: "0.1.0",
-        subcommands: [IndexCommand.self, SearchCommand.self, ServeCommand.self, EmbedCommand.self, TokenizeCommand.self, ModelCommand.self])
+        subcommands: [IndexCommand.self, SearchCommand.self, ServeCommand.self, ExportCommand.self, ImportCommand.self,
+                      EmbedCommand.self, TokenizeCommand.self, ModelCommand.self])
 }
