@@ -86,16 +86,32 @@ def collect(limit: int, seed: int):
     return out
 
 
+def embed_with_glimpse(binary: str, model: str, texts):
+    """`glimpse embed --json` in chunks (one process per chunk, texts as arguments)."""
+    import json
+    import numpy as np
+    out = []
+    for start in range(0, len(texts), 1000):
+        chunk = texts[start:start + 1000]
+        args = [binary, "embed", "--model", model, "--json"]
+        for t in chunk:
+            args += ["--text", t]
+        lines = subprocess.run(args, check=True, capture_output=True, text=True).stdout.splitlines()
+        out += [json.loads(line)["embedding"] for line in lines]
+    return np.asarray(out, dtype=np.float32)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out", nargs="?", default="/tmp/glimpse-ann")
     ap.add_argument("--base", type=int, default=60000)
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--glimpse", metavar="BINARY",
+                    help="embed with this glimpse binary (the native engine, same model) instead of sentence-transformers")
     args = ap.parse_args()
 
     import numpy as np
-    from sentence_transformers import SentenceTransformer
 
     t0 = time.time()
     sentences = collect(args.base + args.queries, args.seed)
@@ -107,10 +123,14 @@ def main():
     queries, base = sentences[: args.queries], sentences[args.queries:]
     print(f"{len(base)} base + {len(queries)} query sentences ({time.time() - t0:.1f} s)", file=sys.stderr)
 
-    model = SentenceTransformer(str(model_dir()), device="cpu")
     t0 = time.time()
-    emb = model.encode(queries + base, batch_size=128, normalize_embeddings=True, convert_to_numpy=True,
-                       show_progress_bar=False).astype(np.float32)
+    if args.glimpse:
+        emb = embed_with_glimpse(args.glimpse, str(model_dir()), queries + base)
+    else:
+        from sentence_transformers import SentenceTransformer
+        model = SentenceTransformer(str(model_dir()), device="cpu")
+        emb = model.encode(queries + base, batch_size=128, normalize_embeddings=True, convert_to_numpy=True,
+                           show_progress_bar=False).astype(np.float32)
     print(f"embedded {len(emb)} sentences in {time.time() - t0:.1f} s", file=sys.stderr)
 
     out = Path(args.out)

@@ -92,18 +92,20 @@ public enum StoreTransfer {
             count += batch.count
             batch.removeAll(keepingCapacity: true)
         }
-        while let text = nextLine() {
-            number += 1
-            if text.isEmpty { continue }
-            let image: Image
-            do { image = try decoder.decode(Image.self, from: Data(text.utf8)) } catch { throw TransferError.badLine(number, "\(error)") }
-            guard image.embedding.count == header.model.dimension * 4 else {
-                throw TransferError.badLine(number, "\(image.path): embedding of \(image.embedding.count / 4) values, the model's have \(header.model.dimension)")
+        try await store.bulkLoad {
+            while let text = nextLine() {
+                number += 1
+                if text.isEmpty { continue }
+                let image: Image
+                do { image = try decoder.decode(Image.self, from: Data(text.utf8)) } catch { throw TransferError.badLine(number, "\(error)") }
+                guard image.embedding.count == header.model.dimension * 4 else {
+                    throw TransferError.badLine(number, "\(image.path): embedding of \(image.embedding.count / 4) values, the model's have \(header.model.dimension)")
+                }
+                batch.append(image)
+                if batch.count == 256 { try await flush() }
             }
-            batch.append(image)
-            if batch.count == 256 { try await flush() }
+            try await flush()
         }
-        try await flush()
         return count
     }
 }

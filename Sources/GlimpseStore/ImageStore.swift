@@ -68,6 +68,11 @@ public protocol ImageStore: AnyObject, Sendable {
     func thumbnail(id: Int64) async throws -> Data?
     func saveThumbnails(_ thumbnails: [(id: Int64, jpeg: Data)]) async throws
 
+    /// Runs `body`, a large load (an import, a benchmark): a store may defer index maintenance to the end.
+    /// PostgreSQL builds its HNSW index once after the rows are in when the table starts empty, many times faster
+    /// than inserting into the graph row by row.
+    func bulkLoad(_ body: () async throws -> Void) async throws
+
     /// Closes connections; the store is not used afterwards.
     func close() async
 }
@@ -87,6 +92,7 @@ public struct ModelBinding: Codable, Sendable, Equatable {
 
 extension ImageStore {
     public func modelName() async throws -> String? { try await model()?.name }
+    public func bulkLoad(_ body: () async throws -> Void) async throws { try await body() }
 }
 
 /// A search hit: an image's id and its cosine similarity to the query.

@@ -19,12 +19,15 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
     private let lock = NSLock()
     /// The bound embedding dimension (read once).
     private var dimension: Int?
+    /// The `hnsw.ef_search` each pooled connection has set (session settings outlive one lease).
+    private let efByConnection = LockedDictionary<PostgresConnection.ID, Int>()
 
     /// Connects (and creates the schema, the pgvector extension and the tables when `create`).
     public static func open(_ url: PostgresURL, create: Bool = true) async throws -> PostgresStore {
         let store = PostgresStore(url: url)
         do {
             try await store.migrate(create: create)
+            try await store.ensureIndex()
         } catch {
             await store.close()
             throw error
@@ -250,10 +253,7 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
                 // The dimension is known only now: type the column, then index it (cosine distance).
                 try await connection.query(PostgresQuery(unsafeSQL:
                     "ALTER TABLE \(table("image")) ALTER COLUMN embedding TYPE vector(\(dimension))"), logger: logger)
-                let indexed = half ? "(embedding::halfvec(\(dimension))) halfvec_cosine_ops" : "embedding vector_cosine_ops"
-                try await connection.query(PostgresQuery(unsafeSQL:
-                    "CREATE INDEX IF NOT EXISTS image_embedding_hnsw ON \(table("image")) USING hnsw (\(indexed)) WITH (m = 16, ef_construction = 64)"),
-                    logger: logger)
+                try await connection.query(createIndexQuery(dimension: dimension), logger: logger)
             }
         }
         lock.withLock { self.dimension = dimension }
@@ -430,6 +430,41 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
 
     // MARK: Vector search
 
+    /// The HNSW index on the embeddings, cosine distance (pgvector's defaults m = 16, ef_construction = 64).
+    private func createIndexQuery(dimension: Int) -> PostgresQuery {
+        let indexed = url.halfPrecisionIndex ? "(embedding::halfvec(\(dimension))) halfvec_cosine_ops" : "embedding vector_cosine_ops"
+        return PostgresQuery(unsafeSQL:
+            "CREATE INDEX IF NOT EXISTS image_embedding_hnsw ON \(table("image")) USING hnsw (\(indexed)) WITH (m = 16, ef_construction = 64)")
+    }
+
+    /// Builds the HNSW index if it is missing (after a bulk load, or one that was killed), with more memory for the
+    /// build than a session gets by default.
+    public func ensureIndex() async throws {
+        guard let dimension = try await boundDimension() else { return }
+        let create = createIndexQuery(dimension: dimension)
+        try await run { [self] connection in
+            try await connection.withTransaction(logger: logger) { connection in
+                try await connection.query("SET LOCAL maintenance_work_mem = '512MB'", logger: logger)
+                try await connection.query(create, logger: logger)
+            }
+        }
+    }
+
+    /// Into an empty table the rows go first and the index is built once at the end (many times faster than growing
+    /// the graph row by row); into a table that has rows, as usual. A load that fails or is killed leaves a table
+    /// without its index, which the next bulk load or open builds again (searches stay correct meanwhile).
+    public func bulkLoad(_ body: () async throws -> Void) async throws {
+        guard try await imageCount() == 0 else { return try await body() }
+        try await run { [self] connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP INDEX IF EXISTS \"\(url.schema)\".image_embedding_hnsw"), logger: logger)
+        }
+        do { try await body() } catch {
+            try? await ensureIndex()
+            throw error
+        }
+        try await ensureIndex()
+    }
+
     public var indexKind: String { url.halfPrecisionIndex ? "pgvector-hnsw-halfvec" : "pgvector-hnsw" }
 
     /// pgvector's HNSW scan returns at most `hnsw.ef_search` rows (1000 at most), so `ef` is raised to `k`; deeper
@@ -448,15 +483,22 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
         query.binds.append(vector)
         let search = query
         let found: [ScoredImage] = try await run { [self] connection in
-            try await connection.withTransaction(logger: logger) { connection in
-                try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL hnsw.ef_search = \(efSearch)"), logger: logger)
-                if k > 1000 { try await connection.query("SET LOCAL hnsw.iterative_scan = strict_order", logger: logger) }
-                var found: [ScoredImage] = []
-                for try await (id, score) in try await connection.query(search, logger: logger).decode((Int64, Double).self) {
-                    found.append(ScoredImage(id: id, score: Float(score)))
-                }
-                return found
+            // One round trip in the steady state: ef is a session setting, set again only when this connection's
+            // last search used another (a leased connection runs one operation at a time, so this is safe).
+            if k > 1000 {
+                try await connection.query("SET hnsw.iterative_scan = strict_order", logger: logger)
+                efByConnection.withLock { $0[connection.id] = nil }
             }
+            if efByConnection.withLock({ $0[connection.id] }) != efSearch {
+                try await connection.query(PostgresQuery(unsafeSQL: "SET hnsw.ef_search = \(efSearch)"), logger: logger)
+                efByConnection.withLock { $0[connection.id] = efSearch }
+            }
+            var found: [ScoredImage] = []
+            for try await (id, score) in try await connection.query(search, logger: logger).decode((Int64, Double).self) {
+                found.append(ScoredImage(id: id, score: Float(score)))
+            }
+            if k > 1000 { try await connection.query("RESET hnsw.iterative_scan", logger: logger) }
+            return found
         }
         guard let minScore else { return found }
         return found.filter { $0.score >= minScore }
@@ -507,4 +549,11 @@ private final class LeaseFlag: @unchecked Sendable {
     private var value = false
     func set() { lock.withLock { value = true } }
     var isSet: Bool { lock.withLock { value } }
+}
+
+/// A dictionary behind a lock.
+private final class LockedDictionary<Key: Hashable, Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Key: Value] = [:]
+    func withLock<T>(_ body: (inout [Key: Value]) -> T) -> T { lock.withLock { body(&values) } }
 }
