@@ -30,9 +30,19 @@ extension TextEncoder {
         return tokenizer.encode(text, maxLength: maxTokens)
     }
 
-    /// L2-normalised embeddings of several texts in one batched pass (a server's concurrent queries).
-    public func embed(texts: [String]) -> [[Float]] {
-        texts.isEmpty ? [] : embed(tokenBatch: texts.map(tokenize)).map(normalized)
+    /// L2-normalised embeddings of several texts, in the order given. Up to `batchSize` texts (a server's
+    /// concurrent queries) go in one padded pass; longer lists are sorted by length and cut into passes of similar
+    /// lengths, as sentence-transformers does, since padding thousands of texts to the longest wastes most of the work.
+    public func embed(texts: [String], batchSize: Int = 32) -> [[Float]] {
+        let ids = texts.map(tokenize)
+        guard ids.count > batchSize else { return ids.isEmpty ? [] : embed(tokenBatch: ids).map(normalized) }
+        let longestFirst = ids.indices.sorted { ids[$0].count > ids[$1].count }
+        var out = [[Float]](repeating: [], count: ids.count)
+        for start in stride(from: 0, to: longestFirst.count, by: batchSize) {
+            let pass = longestFirst[start..<min(start + batchSize, longestFirst.count)]
+            for (i, embedding) in zip(pass, embed(tokenBatch: pass.map { ids[$0] })) { out[i] = normalized(embedding) }
+        }
+        return out
     }
 
     /// The L2-normalised embedding of a text.
