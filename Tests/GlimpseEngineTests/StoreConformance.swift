@@ -36,11 +36,12 @@ final class StoreConformance: @unchecked Sendable {
 
     func index(into target: (any ImageStore)? = nil, maxPixels: Int = 100_000_000, shard: Shard? = nil) async throws -> IndexSummary {
         let embedder = try Embedder(directory: Self.fixtures + "/models/clip-tiny-f32", decoder: ImageDecoder(maxPixels: maxPixels), fastDecode: false)
-        let indexer = Indexer(store: target ?? store, embedder: embedder, batchSize: 4)
+        let destination: any ImageStore = target ?? store
+        let indexer = Indexer(store: destination, embedder: embedder, batchSize: 4)
         indexer.shard = shard
         indexer.thumbnails = ThumbnailWriter()
         let summary = try await indexer.index(roots: [folder])
-        try await (target ?? store).refresh()
+        try await destination.refresh()
         return summary
     }
 

@@ -62,6 +62,23 @@ final class IndexSearchCLITests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("indexed with model"), run.stderr)
     }
 
+    /// A library built with CLIP answers a Chinese query through a multilingual text model of the same space, with
+    /// no re-indexing; a text model of another dimension is an error naming both models.
+    func testChineseQueryThroughAnotherTextModelAgainstAnExistingLibrary() throws {
+        XCTAssertEqual(try glimpse(["index", photos, "--library", library, "--model", model, "--json"]).status, 0)
+        let multilingual = CLITests.fixtures + "/models/st-distilbert-multilingual"
+        let run = try glimpse(["search", "两个孩子在一栋房子前面奔跑", "--text-model", multilingual, "--library", library, "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let hits = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [[String: Any]]
+        XCTAssertEqual(hits.count, 4)
+        let scores = hits.compactMap { $0["score"] as? Double }
+        XCTAssertEqual(scores, scores.sorted(by: >))
+        let wrong = CLITests.fixtures + "/models/st-xlmr-cls-dense"
+        let refused = try glimpse(["search", "一朵红花", "--text-model", wrong, "--library", library])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("st-xlmr-cls-dense") && refused.stderr.contains("16"), refused.stderr)
+    }
+
     func testSearchWithoutLibraryExplains() throws {
         let run = try glimpse(["search", "x", "--library", root + "/nothing", "--model", model])
         XCTAssertNotEqual(run.status, 0)
