@@ -19,6 +19,9 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
     private let lock = NSLock()
     /// The bound embedding dimension (read once).
     private var dimension: Int?
+    /// Whether the HNSW index holds half-precision vectors: what the store was built with (its `index.vector`
+    /// setting), else what the URL asks for.
+    private var halfPrecision: Bool
     /// The `hnsw.ef_search` each pooled connection has set (session settings outlive one lease).
     private let efByConnection = LockedDictionary<PostgresConnection.ID, Int>()
 
@@ -27,6 +30,7 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
         let store = PostgresStore(url: url)
         do {
             try await store.migrate(create: create)
+            if let built = try await store.setting("index.vector") { store.lock.withLock { store.halfPrecision = built == "halfvec" } }
             try await store.ensureIndex()
         } catch {
             await store.close()
@@ -37,6 +41,7 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
 
     private init(url: PostgresURL) {
         self.url = url
+        halfPrecision = url.halfPrecisionIndex
         var tls: PostgresClient.Configuration.TLS = .disable
         if url.tls != .disable {
             var configuration = TLSConfiguration.makeClientConfiguration()
@@ -229,7 +234,7 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
     }
 
     public func bindModel(name: String, fingerprint: String, dimension: Int) async throws {
-        let half = url.halfPrecisionIndex
+        let half = lock.withLock { halfPrecision }
         try await run { [self] connection in
             try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext('glimpse.bind'))", logger: logger)
@@ -432,7 +437,7 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
 
     /// The HNSW index on the embeddings, cosine distance (pgvector's defaults m = 16, ef_construction = 64).
     private func createIndexQuery(dimension: Int) -> PostgresQuery {
-        let indexed = url.halfPrecisionIndex ? "(embedding::halfvec(\(dimension))) halfvec_cosine_ops" : "embedding vector_cosine_ops"
+        let indexed = lock.withLock({ halfPrecision }) ? "(embedding::halfvec(\(dimension))) halfvec_cosine_ops" : "embedding vector_cosine_ops"
         return PostgresQuery(unsafeSQL:
             "CREATE INDEX IF NOT EXISTS image_embedding_hnsw ON \(table("image")) USING hnsw (\(indexed)) WITH (m = 16, ef_construction = 64)")
     }
@@ -443,6 +448,11 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
         guard let dimension = try await boundDimension() else { return }
         let create = createIndexQuery(dimension: dimension)
         try await run { [self] connection in
+            // Checked first: CREATE INDEX IF NOT EXISTS would still lock the table against writers.
+            let exists = try await connection.query("""
+                SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = \(url.schema) AND indexname = 'image_embedding_hnsw')
+                """, logger: logger).collect().first?.decode(Bool.self) ?? false
+            if exists { return }
             try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SET LOCAL maintenance_work_mem = '512MB'", logger: logger)
                 try await connection.query(create, logger: logger)
@@ -465,7 +475,7 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
         try await ensureIndex()
     }
 
-    public var indexKind: String { url.halfPrecisionIndex ? "pgvector-hnsw-halfvec" : "pgvector-hnsw" }
+    public var indexKind: String { lock.withLock { halfPrecision } ? "pgvector-hnsw-halfvec" : "pgvector-hnsw" }
 
     /// pgvector's HNSW scan returns at most `hnsw.ef_search` rows (1000 at most), so `ef` is raised to `k`; deeper
     /// pages than that continue with an iterative scan.
@@ -476,7 +486,7 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
             throw StoreError.dimensionMismatch(library: location, expected: dimension, actual: vector.count)
         }
         let efSearch = min(max(ef ?? 40, k), 1000)
-        let order: String = url.halfPrecisionIndex
+        let order: String = lock.withLock({ halfPrecision })
             ? "embedding::halfvec(\(dimension)) <=> ($1::float4[])::halfvec(\(dimension))"
             : "embedding <=> ($1::float4[])::vector(\(dimension))"
         var query = PostgresQuery(unsafeSQL: "SELECT id, 1 - (\(order)) AS score FROM \(table("image")) ORDER BY \(order) LIMIT \(k)")
