@@ -84,7 +84,8 @@ public final class Indexer: @unchecked Sendable {
                 }
             }
             let ids = try await store.saveImages(records)
-            if let thumbnails { try await store.saveThumbnails(thumbnails.make(zip(ids, records).map { ($0, $1.path) })) }
+            // A thumbnail that cannot be stored is made again on demand: never a reason to stop indexing.
+            if let thumbnails { try? await store.saveThumbnails(thumbnails.make(zip(ids, records).map { ($0, $1.path) })) }
             done += range.count
             progress?.advanced(done: done, total: work.count)
             start = next
@@ -121,7 +122,7 @@ extension Indexer {
             throw IndexFailure(path: file.path, error: "\(error)")
         }
         let id = try await store.saveImages([record])[0]
-        if let thumbnails { try await store.saveThumbnails(thumbnails.make([(id, file.path)])) }
+        if let thumbnails { try? await store.saveThumbnails(thumbnails.make([(id, file.path)])) }
         guard let stored = try await store.image(id: id) else { throw IndexFailure(path: file.path, error: "removed while indexing") }
         return stored
     }
