@@ -169,13 +169,8 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
                     SELECT EXISTS (SELECT 1 FROM information_schema.tables
                                    WHERE table_schema = \(url.schema) AND table_name = 'glimpse_migration')
                     """, logger: logger).collect().first?.decode(Bool.self) ?? false
-                var applied = Set<String>()
-                if exists {
-                    for try await name in try await connection.query(
-                        "SELECT name FROM \(unescaped: table("glimpse_migration"))", logger: logger).decode(String.self) {
-                        applied.insert(name)
-                    }
-                }
+                let applied = exists
+                    ? Set(try await strings("SELECT name FROM \(unescaped: table("glimpse_migration"))", on: connection)) : []
                 if applied.isSuperset(of: names) { return }
                 guard create else {
                     throw StoreError.notALibrary(path: location, reason: "no Glimpse tables in schema \(url.schema); run `glimpse index` first")
@@ -202,12 +197,7 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
     /// The migrations recorded as applied, in order (for tests and `glimpse model info`-like reports).
     public func appliedMigrations() async throws -> [String] {
         try await run { [self] connection in
-            var names: [String] = []
-            for try await name in try await connection.query(
-                "SELECT name FROM \(unescaped: table("glimpse_migration")) ORDER BY applied_at, name", logger: logger).decode(String.self) {
-                names.append(name)
-            }
-            return names
+            try await strings("SELECT name FROM \(unescaped: table("glimpse_migration")) ORDER BY applied_at, name", on: connection)
         }
     }
 
@@ -238,13 +228,9 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
         try await run { [self] connection in
             try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext('glimpse.bind'))", logger: logger)
-                let existing = try await connection.query(
-                    "SELECT key, value FROM \(unescaped: table("setting")) WHERE key LIKE 'model.%'", logger: logger).collect()
-                var settings: [String: String] = [:]
-                for row in existing { let (k, v) = try row.decode((String, String).self); settings[k] = v }
-                if let bound = settings["model.fingerprint"] {
-                    guard bound == fingerprint else {
-                        throw StoreError.modelMismatch(library: location, libraryModel: settings["model.name"] ?? bound, requested: name)
+                if let bound = try await modelBinding(on: connection) {
+                    guard bound.fingerprint == fingerprint else {
+                        throw StoreError.modelMismatch(library: location, libraryModel: bound.name, requested: name)
                     }
                     return
                 }
@@ -265,9 +251,26 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
     }
 
     public func model() async throws -> ModelBinding? {
-        guard let name = try await setting("model.name"), let fingerprint = try await setting("model.fingerprint"),
-              let dimension = try await setting("model.dimension").flatMap(Int.init) else { return nil }
+        try await run { [self] connection in try await modelBinding(on: connection) }
+    }
+
+    /// The `model.*` settings, read in one query.
+    private func modelBinding(on connection: PostgresConnection) async throws -> ModelBinding? {
+        var settings: [String: String] = [:]
+        for try await (key, value) in try await connection.query(
+            "SELECT key, value FROM \(unescaped: table("setting")) WHERE key LIKE 'model.%'", logger: logger).decode((String, String).self) {
+            settings[key] = value
+        }
+        guard let name = settings["model.name"], let fingerprint = settings["model.fingerprint"],
+              let dimension = settings["model.dimension"].flatMap(Int.init) else { return nil }
         return ModelBinding(name: name, fingerprint: fingerprint, dimension: dimension)
+    }
+
+    /// The first column of every row, as strings.
+    private func strings(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [String] {
+        var values: [String] = []
+        for try await value in try await connection.query(query, logger: logger).decode(String.self) { values.append(value) }
+        return values
     }
 
     private func boundDimension() async throws -> Int? {
@@ -279,12 +282,7 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
 
     public func collectionRoots() async throws -> [String] {
         try await run { [self] connection in
-            var roots: [String] = []
-            for try await path in try await connection.query(
-                "SELECT path FROM \(unescaped: table("collection_root")) ORDER BY position", logger: logger).decode(String.self) {
-                roots.append(path)
-            }
-            return roots
+            try await strings("SELECT path FROM \(unescaped: table("collection_root")) ORDER BY position", on: connection)
         }
     }
 

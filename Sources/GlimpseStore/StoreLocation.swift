@@ -21,12 +21,4 @@ public enum StoreLocation: Sendable, Equatable {
         case let .postgres(url): try await PostgresStore.open(url, create: create)
         }
     }
-
-    /// For messages: the folder, or the URL without its password.
-    public var description: String {
-        switch self {
-        case let .folder(directory): directory
-        case let .postgres(url): url.redacted
-        }
-    }
 }

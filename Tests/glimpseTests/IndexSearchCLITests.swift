@@ -88,18 +88,8 @@ final class IndexSearchCLITests: XCTestCase {
     /// kill -9 while indexing, then run again: every image is in the library exactly once and searchable.
     func testKillDuringIndexingThenResumeEndsConsistent() throws {
         // Enough files that a batch-size-1 run takes a while: copies of the fixtures under distinct names.
-        let sources = try FileManager.default.contentsOfDirectory(atPath: photos)
-        for i in 0..<150 {
-            let source = sources[i % sources.count]
-            try FileManager.default.copyItem(atPath: photos + "/" + source, toPath: photos + "/copy\(i)-" + source)
-        }
-        let total = try FileManager.default.contentsOfDirectory(atPath: photos).count
-        let process = Process()
-        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("glimpse")
-        process.arguments = ["index", photos, "--library", library, "--model", model, "--batch-size", "1", "--json"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let total = try addCopies(in: photos, count: 150)
+        let process = try startGlimpse(["index", photos, "--library", library, "--model", model, "--batch-size", "1", "--json"])
         // Wait until some batches are committed, then kill without warning.
         let database = library + "/library.sqlite"
         let deadline = Date().addingTimeInterval(60)

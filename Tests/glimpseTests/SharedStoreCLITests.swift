@@ -49,15 +49,9 @@ final class SharedStoreCLITests: XCTestCase {
 
     func testTwoShardWorkersThenTwoServersSeeEachOthersWrites() async throws {
         // Two workers at once, one shard each.
-        let workers = (0..<2).map { i in
-            let process = Process()
-            process.executableURL = Bundle.main.bundleURL.appendingPathComponent("glimpse")
-            process.arguments = ["index", photos, "--store", url, "--model", model, "--shard", "\(i)/2", "--json"]
-            process.standardOutput = Pipe()
-            process.standardError = FileHandle.nullDevice
-            return process
+        let workers = try (0..<2).map { i in
+            try startGlimpse(["index", photos, "--store", url, "--model", model, "--shard", "\(i)/2", "--json"], stdout: Pipe())
         }
-        for worker in workers { try worker.run() }
         var added = 0
         for worker in workers {
             let out = (worker.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
@@ -101,18 +95,8 @@ final class SharedStoreCLITests: XCTestCase {
 
     /// kill -9 while indexing into PostgreSQL, then run again: every image is stored exactly once.
     func testKillDuringIndexingThenResumeEndsComplete() async throws {
-        let sources = try FileManager.default.contentsOfDirectory(atPath: photos)
-        for i in 0..<60 {
-            let source = sources[i % sources.count]
-            try FileManager.default.copyItem(atPath: photos + "/" + source, toPath: photos + "/copy\(i)-" + source)
-        }
-        let total = try FileManager.default.contentsOfDirectory(atPath: photos).count
-        let process = Process()
-        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("glimpse")
-        process.arguments = ["index", photos, "--store", url, "--model", model, "--batch-size", "1", "--json"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let total = try addCopies(in: photos, count: 60)
+        let process = try startGlimpse(["index", photos, "--store", url, "--model", model, "--batch-size", "1", "--json"])
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, process.isRunning {
             if let n = try? await count(), n >= 3 { break }
@@ -183,13 +167,7 @@ final class SharedStoreCLITests: XCTestCase {
     // MARK: Helpers
 
     func startServer(port: Int, extra: [String] = []) throws {
-        let process = Process()
-        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("glimpse")
-        process.arguments = ["serve", "--store", url, "--port", String(port), "--log-level", "error"] + extra
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        servers.append(process)
+        servers.append(try startGlimpse(["serve", "--store", url, "--port", String(port), "--log-level", "error"] + extra))
     }
 
     func waitUntilHealthy(port: Int) throws {
