@@ -9,13 +9,15 @@ public final class LoadedModel: @unchecked Sendable {
     public let info: ModelInfo
     public let textEncoder: (any TextEncoder)?
     public let imageEncoder: (any ImageEncoder)?
-    /// From preprocessor_config.json; present whenever `imageEncoder` is.
+    /// An image-to-text model (vision-encoder-decoder).
+    public let captioner: (any ImageCaptioner)?
+    /// From preprocessor_config.json; present whenever `imageEncoder` or `captioner` is.
     public let imagePreprocessor: CLIPImagePreprocessor?
 
     public init(directory: String, info: ModelInfo, textEncoder: (any TextEncoder)?, imageEncoder: (any ImageEncoder)?,
-         imagePreprocessor: CLIPImagePreprocessor?) {
+                captioner: (any ImageCaptioner)? = nil, imagePreprocessor: CLIPImagePreprocessor?) {
         self.directory = directory; self.info = info; self.textEncoder = textEncoder
-        self.imageEncoder = imageEncoder; self.imagePreprocessor = imagePreprocessor
+        self.imageEncoder = imageEncoder; self.captioner = captioner; self.imagePreprocessor = imagePreprocessor
     }
 }
 
@@ -44,6 +46,7 @@ public struct ModelInfo: Sendable, Equatable {
 public enum ModelLoader {
     /// Families by model_type.
     public static let imageTextTypes = ["clip", "chinese_clip"]
+    public static let captionTypes = ["vision-encoder-decoder"]
 
     public static func load(directory: String, precision: Precision = .fp32) throws -> LoadedModel {
         try ModelError.requireFolder(directory)
@@ -63,11 +66,22 @@ public enum ModelLoader {
         case "chinese_clip":
             let model = try ChineseCLIPModel(directory: directory, precision: precision)
             return try imageText(model, text: model, family: "Chinese-CLIP", modelType: "chinese_clip", directory: directory)
+        case "vision-encoder-decoder":
+            let model = try VisionEncoderDecoder(directory: directory, precision: precision)
+            let preprocessor = try imagePreprocessor(directory: directory, modelType: "vit")
+            guard preprocessor.outputHeight == model.imageSize, preprocessor.outputWidth == model.imageSize else {
+                throw ModelError.mismatch(path: directory + "/preprocessor_config.json",
+                                          reason: "produces \(preprocessor.outputWidth)×\(preprocessor.outputHeight) images but the encoder expects \(model.imageSize)×\(model.imageSize)")
+            }
+            let info = ModelInfo(family: "image captioning (ViT + GPT-2)", modelType: "vision-encoder-decoder", towers: ["image", "caption"],
+                                 imageSize: model.imageSize, tokenizerType: model.tokenizer.modelType, tokenizerSummary: model.tokenizer.summary,
+                                 maxTokens: model.generation.effectiveMaxLength)
+            return LoadedModel(directory: directory, info: info, textEncoder: nil, imageEncoder: nil, captioner: model, imagePreprocessor: preprocessor)
         case let type? where BERTConfig.modelTypes[type] != nil:
             return try textOnly(SentenceTransformer(directory: directory, precision: precision), family: "transformers text encoder (mean pooling)",
                                 modelType: type, directory: directory)
         case let type?:
-            let known = (imageTextTypes + BERTConfig.modelTypes.keys.sorted()).joined(separator: ", ")
+            let known = (imageTextTypes + captionTypes + BERTConfig.modelTypes.keys.sorted()).joined(separator: ", ")
             throw ConfigError.unsupported(path: configPath, reason: "model_type \"\(type)\" is not supported (\(known), or a sentence-transformers folder)")
         }
     }
@@ -96,13 +110,22 @@ public enum ModelLoader {
     }
 
     /// preprocessor_config.json. Chinese-CLIP's processor resizes straight to the square size (no crop, aspect not kept),
-    /// whatever form `size` takes.
+    /// whatever form `size` takes. A ViT's (`ViTImageProcessor`) does too, and its defaults differ from CLIP's where
+    /// the file is silent: no crop, bilinear, mean and std 0.5.
     static func imagePreprocessor(directory: String, modelType: String) throws -> CLIPImagePreprocessor {
         let path = (directory as NSString).appendingPathComponent("preprocessor_config.json")
         guard FileManager.default.fileExists(atPath: path) else { throw ConfigError.missingFile(path: path) }
         var config = try ImagePreprocessorConfig(contentsOf: URL(fileURLWithPath: path))
-        if modelType == "chinese_clip", case let .shortestEdge(n, _) = config.size {
+        if modelType == "chinese_clip" || modelType == "vit", case let .shortestEdge(n, _) = config.size {
             config.size = .exact(height: n, width: n)
+        }
+        if modelType == "vit" {
+            let keys = try JSONConfig(contentsOf: path)
+            if !keys.has("do_center_crop") { config.doCenterCrop = false }
+            if !keys.has("resample") { config.resample = .bilinear }
+            if !keys.has("image_mean") { config.imageMean = [0.5, 0.5, 0.5] }
+            if !keys.has("image_std") { config.imageStd = [0.5, 0.5, 0.5] }
+            if !keys.has("size") { config.size = .exact(height: 224, width: 224) }
         }
         return CLIPImagePreprocessor(config: config)
     }

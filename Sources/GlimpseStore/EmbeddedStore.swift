@@ -10,6 +10,8 @@ public final class EmbeddedStore: ImageStore, @unchecked Sendable {
     private let lock = NSLock()
     private var openedIndex: LibraryIndex?
     private let indexConfiguration: AutoIndex.Configuration
+    /// Caption embeddings for exact search, and the library generation they were read at.
+    private var captionIndex: (index: ExactIndex, generation: Int64)?
 
     /// Opens the library folder at `directory`, creating it when `create` is true.
     public init(directory: String, create: Bool = true, indexConfiguration: AutoIndex.Configuration = AutoIndex.Configuration()) throws {
@@ -86,6 +88,30 @@ public final class EmbeddedStore: ImageStore, @unchecked Sendable {
     public func checkpoint() async throws {
         // Only an index that was opened can lag its file; an indexing run leaves the file for the next open.
         if let index = lock.withLock({ openedIndex }) { try index.checkpoint() }
+    }
+
+    public func bindCaptionModels(_ binding: CaptionBinding) async throws { try library.bindCaptionModels(binding) }
+    public func captionModels() async throws -> CaptionBinding? { try library.captionModels() }
+    public func imagesNeedingCaptions() async throws -> [CaptionTarget] { try library.imagesNeedingCaptions() }
+    public func saveCaptions(_ captions: [ImageCaption]) async throws { try library.saveCaptions(captions) }
+    public func captions(ids: [Int64]) async throws -> [Int64: String] { try library.captions(ids: ids) }
+    public func captionCount() async throws -> Int { try library.captionCount() }
+
+    /// Exact search over the caption embeddings, read again from SQLite whenever the library changed since.
+    public func nearestCaptions(to vector: [Float], k: Int, minScore: Float?) async throws -> [ScoredImage] {
+        let generation = try library.generation()
+        let index: ExactIndex
+        if let cached = lock.withLock({ captionIndex }), cached.generation == generation {
+            index = cached.index
+        } else {
+            let read = try library.captionEmbeddings()
+            guard let dimension = read.vectors.first?.count else { return [] }
+            index = ExactIndex(dimension: dimension, capacity: read.ids.count)
+            try index.add(labels: read.ids, vectors: read.vectors)
+            lock.withLock { captionIndex = (index, read.generation) }
+        }
+        guard index.count > 0 else { return [] }
+        return try index.search(vector, k: k, minScore: minScore).map { ScoredImage(id: $0.label, score: $0.score) }
     }
 
     public var indexKind: String { (try? index().vectors.kind.rawValue) ?? "exact" }

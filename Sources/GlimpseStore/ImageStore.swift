@@ -62,6 +62,25 @@ public protocol ImageStore: AnyObject, Sendable {
     /// What kind of vector index answers `nearest` ("exact", "hnsw", "pgvector-hnsw"), for /api/info.
     var indexKind: String { get }
 
+    // MARK: Captions
+
+    /// Records the captioning and sentence models on first use; afterwards another sentence encoder is refused
+    /// (`StoreError.captionModelMismatch`), since its vectors would not compare with those stored.
+    func bindCaptionModels(_ binding: CaptionBinding) async throws
+    /// The caption models, nil when nothing was captioned yet.
+    func captionModels() async throws -> CaptionBinding?
+    /// Images without a caption for their current content, in id order.
+    func imagesNeedingCaptions() async throws -> [CaptionTarget]
+    /// Saves captions (replacing an image's earlier one), in one transaction. Captions of images removed
+    /// meanwhile are dropped.
+    func saveCaptions(_ captions: [ImageCaption]) async throws
+    /// The current captions of these images (images without one are absent).
+    func captions(ids: [Int64]) async throws -> [Int64: String]
+    /// How many images have a current caption.
+    func captionCount() async throws -> Int
+    /// The `k` images whose caption embeddings are nearest to `vector`, best first (exact search).
+    func nearestCaptions(to vector: [Float], k: Int, minScore: Float?) async throws -> [ScoredImage]
+
     // MARK: Thumbnails
 
     /// The JPEG thumbnail of an image, nil when none was made.

@@ -102,6 +102,14 @@ public final class Library: @unchecked Sendable {
         migrator.registerMigration("v3: library identity") { db in
             try db.execute(sql: "INSERT OR IGNORE INTO setting (key, value) VALUES (?, ?)", arguments: [idKey, UUID().uuidString])
         }
+        migrator.registerMigration("v4: captions") { db in
+            try db.create(table: "caption") { t in
+                t.primaryKey("imageId", .integer).references(ImageRecord.databaseTableName, onDelete: .cascade)
+                t.column("contentHash", .text).notNull()
+                t.column("text", .text).notNull()
+                t.column("embedding", .blob).notNull()
+            }
+        }
         return migrator
     }
 
@@ -258,6 +266,95 @@ public final class Library: @unchecked Sendable {
             let generation = try Self.bumpGeneration(db)
             _ = try ImageRecord.deleteAll(db, keys: ids)
             for id in ids { try db.execute(sql: "INSERT INTO removal (imageId, generation) VALUES (?, ?)", arguments: [id, generation]) }
+        }
+    }
+
+    // MARK: Captions
+
+    /// Records the caption models on first use; a different sentence encoder afterwards is refused.
+    public func bindCaptionModels(_ binding: CaptionBinding) throws {
+        if let existing = try captionModels() {
+            guard existing.sentenceFingerprint == binding.sentenceFingerprint, existing.dimension == binding.dimension else {
+                throw StoreError.captionModelMismatch(library: directory, libraryModel: existing.sentenceModel, requested: binding.sentenceModel)
+            }
+            if existing.captionModel != binding.captionModel { try setSetting("caption.model", binding.captionModel) }
+            return
+        }
+        try database.write { db in
+            for (k, v) in [("caption.model", binding.captionModel), ("caption.sentenceModel", binding.sentenceModel),
+                           ("caption.sentenceFingerprint", binding.sentenceFingerprint), ("caption.dimension", String(binding.dimension))] {
+                try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", arguments: [k, v])
+            }
+        }
+    }
+
+    public func captionModels() throws -> CaptionBinding? {
+        guard let model = try setting("caption.model"), let sentence = try setting("caption.sentenceModel"),
+              let fingerprint = try setting("caption.sentenceFingerprint"),
+              let dimension = try setting("caption.dimension").flatMap(Int.init) else { return nil }
+        return CaptionBinding(captionModel: model, sentenceModel: sentence, sentenceFingerprint: fingerprint, dimension: dimension)
+    }
+
+    public func imagesNeedingCaptions() throws -> [CaptionTarget] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT image.id, image.path, image.contentHash FROM image LEFT JOIN caption ON caption.imageId = image.id
+                WHERE caption.imageId IS NULL OR caption.contentHash != image.contentHash ORDER BY image.id
+                """).map { CaptionTarget(id: $0["id"], path: $0["path"], contentHash: $0["contentHash"]) }
+        }
+    }
+
+    /// Saves captions in one transaction (a new generation, so that caption searches see them); captions of
+    /// images removed meanwhile are dropped.
+    public func saveCaptions(_ captions: [ImageCaption]) throws {
+        guard !captions.isEmpty else { return }
+        try database.write { db in
+            try Self.bumpGeneration(db)
+            for caption in captions {
+                try db.execute(sql: """
+                    INSERT INTO caption (imageId, contentHash, text, embedding) SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM image WHERE id = ?)
+                    ON CONFLICT(imageId) DO UPDATE SET contentHash = excluded.contentHash, text = excluded.text, embedding = excluded.embedding
+                    """, arguments: [caption.imageId, caption.contentHash, caption.text, ImageRecord.encode(caption.embedding), caption.imageId])
+            }
+        }
+    }
+
+    public func captions(ids: [Int64]) throws -> [Int64: String] {
+        guard !ids.isEmpty else { return [:] }
+        return try database.read { db in
+            var out: [Int64: String] = [:]
+            for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT caption.imageId, caption.text FROM caption JOIN image ON image.id = caption.imageId
+                    WHERE caption.contentHash = image.contentHash AND caption.imageId IN (\(marks))
+                    """, arguments: StatementArguments(chunk)) {
+                    out[row["imageId"]] = row["text"]
+                }
+            }
+            return out
+        }
+    }
+
+    public func captionCount() throws -> Int {
+        try database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caption JOIN image ON image.id = caption.imageId WHERE caption.contentHash = image.contentHash") ?? 0
+        }
+    }
+
+    /// Every current caption embedding, and the generation read with them.
+    public func captionEmbeddings() throws -> (ids: [Int64], vectors: [[Float]], generation: Int64) {
+        try database.read { db in
+            var ids: [Int64] = [], vectors: [[Float]] = []
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT caption.imageId, caption.embedding FROM caption JOIN image ON image.id = caption.imageId
+                WHERE caption.contentHash = image.contentHash ORDER BY caption.imageId
+                """)
+            while let row = try cursor.next() {
+                ids.append(row["imageId"]); vectors.append(ImageRecord.decode(row["embedding"]))
+            }
+            statistics.read(rows: ids.count)
+            return (ids, vectors, try Self.generation(db))
         }
     }
 }

@@ -155,6 +155,15 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
             "CREATE TABLE \(s.table("collection_root")) (path text PRIMARY KEY, position bigserial NOT NULL)",
             "INSERT INTO \(s.table("setting")) (key, value) VALUES ('library.id', '\(UUID().uuidString)')",
         ]),
+        ("v2: captions", [
+            """
+            CREATE TABLE \(s.table("caption")) (
+                image_id bigint PRIMARY KEY REFERENCES \(s.table("image")) (id) ON DELETE CASCADE,
+                content_hash text NOT NULL,
+                text text NOT NULL,
+                embedding vector NOT NULL)
+            """,
+        ]),
         ]
     }
 
@@ -206,7 +215,7 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
     public func destroy() async throws {
         try await run { [self] connection in
             if url.schema == "public" {
-                try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS " + ["thumbnail", "image", "collection_root", "setting", "glimpse_migration"]
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS " + ["caption", "thumbnail", "image", "collection_root", "setting", "glimpse_migration"]
                     .map(table).joined(separator: ", ") + " CASCADE"), logger: logger)
             } else {
                 try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(url.schema)\" CASCADE"), logger: logger)
@@ -514,6 +523,127 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
 
     public func refresh() async throws {}
     public func checkpoint() async throws {}
+
+    // MARK: Captions
+
+    public func bindCaptionModels(_ binding: CaptionBinding) async throws {
+        try await run { [self] connection in
+            try await connection.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext('glimpse.bind'))", logger: logger)
+                if let bound = try await captionBinding(on: connection) {
+                    guard bound.sentenceFingerprint == binding.sentenceFingerprint, bound.dimension == binding.dimension else {
+                        throw StoreError.captionModelMismatch(library: location, libraryModel: bound.sentenceModel, requested: binding.sentenceModel)
+                    }
+                    if bound.captionModel == binding.captionModel { return }
+                }
+                for (key, value) in [("caption.model", binding.captionModel), ("caption.sentenceModel", binding.sentenceModel),
+                                     ("caption.sentenceFingerprint", binding.sentenceFingerprint), ("caption.dimension", String(binding.dimension))] {
+                    try await connection.query("""
+                        INSERT INTO \(unescaped: table("setting")) (key, value) VALUES (\(key), \(value))
+                        ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                        """, logger: logger)
+                }
+            }
+        }
+    }
+
+    public func captionModels() async throws -> CaptionBinding? {
+        try await run { [self] connection in try await captionBinding(on: connection) }
+    }
+
+    private func captionBinding(on connection: PostgresConnection) async throws -> CaptionBinding? {
+        var settings: [String: String] = [:]
+        for try await (key, value) in try await connection.query(
+            "SELECT key, value FROM \(unescaped: table("setting")) WHERE key LIKE 'caption.%'", logger: logger).decode((String, String).self) {
+            settings[key] = value
+        }
+        guard let model = settings["caption.model"], let sentence = settings["caption.sentenceModel"],
+              let fingerprint = settings["caption.sentenceFingerprint"], let dimension = settings["caption.dimension"].flatMap(Int.init) else { return nil }
+        return CaptionBinding(captionModel: model, sentenceModel: sentence, sentenceFingerprint: fingerprint, dimension: dimension)
+    }
+
+    public func imagesNeedingCaptions() async throws -> [CaptionTarget] {
+        try await run { [self] connection in
+            var targets: [CaptionTarget] = []
+            let rows = try await connection.query("""
+                SELECT i.id, i.path, i.content_hash FROM \(unescaped: table("image")) i
+                LEFT JOIN \(unescaped: table("caption")) c ON c.image_id = i.id
+                WHERE c.image_id IS NULL OR c.content_hash <> i.content_hash ORDER BY i.id
+                """, logger: logger)
+            for try await (id, path, hash) in rows.decode((Int64, String, String).self) {
+                targets.append(CaptionTarget(id: id, path: path, contentHash: hash))
+            }
+            return targets
+        }
+    }
+
+    /// One multi-row upsert; captions of images removed meanwhile are dropped by the join.
+    public func saveCaptions(_ captions: [ImageCaption]) async throws {
+        guard let dimension = captions.first?.embedding.count else { return }
+        var flat: [Float] = []
+        flat.reserveCapacity(captions.count * dimension)
+        for caption in captions {
+            guard caption.embedding.count == dimension else {
+                throw StoreError.dimensionMismatch(library: location, expected: dimension, actual: caption.embedding.count)
+            }
+            flat += caption.embedding
+        }
+        let ids = captions.map(\.imageId), hashes = captions.map(\.contentHash), texts = captions.map(\.text), values = flat
+        try await run { [self] connection in
+            try await connection.query("""
+                INSERT INTO \(unescaped: table("caption")) (image_id, content_hash, text, embedding)
+                SELECT u.id, u.hash, u.text, (\(values)::float4[])[(u.o - 1) * \(dimension) + 1 : u.o * \(dimension)]::vector
+                FROM unnest(\(ids)::int8[], \(hashes)::text[], \(texts)::text[]) WITH ORDINALITY AS u(id, hash, text, o)
+                JOIN \(unescaped: table("image")) i ON i.id = u.id
+                ON CONFLICT (image_id) DO UPDATE SET content_hash = excluded.content_hash, text = excluded.text, embedding = excluded.embedding
+                """, logger: logger)
+        }
+    }
+
+    public func captions(ids: [Int64]) async throws -> [Int64: String] {
+        guard !ids.isEmpty else { return [:] }
+        return try await run { [self] connection in
+            var out: [Int64: String] = [:]
+            let rows = try await connection.query("""
+                SELECT c.image_id, c.text FROM \(unescaped: table("caption")) c JOIN \(unescaped: table("image")) i ON i.id = c.image_id
+                WHERE c.content_hash = i.content_hash AND c.image_id = ANY(\(ids)::int8[])
+                """, logger: logger)
+            for try await (id, text) in rows.decode((Int64, String).self) { out[id] = text }
+            return out
+        }
+    }
+
+    public func captionCount() async throws -> Int {
+        try await run { [self] connection in
+            Int(try await connection.query("""
+                SELECT count(*) FROM \(unescaped: table("caption")) c JOIN \(unescaped: table("image")) i ON i.id = c.image_id
+                WHERE c.content_hash = i.content_hash
+                """, logger: logger).collect().first?.decode(Int64.self) ?? 0)
+        }
+    }
+
+    /// Exact cosine search over the caption embeddings (a sequential scan: captions are short-listed by the
+    /// image path's HNSW index in a hybrid search, and a caption-only search of a large store is rarer).
+    public func nearestCaptions(to vector: [Float], k: Int, minScore: Float?) async throws -> [ScoredImage] {
+        guard k > 0, !vector.isEmpty else { return [] }
+        var query = PostgresQuery(unsafeSQL: """
+            SELECT c.image_id, 1 - (c.embedding <=> $1::float4[]::vector) AS score
+            FROM \(table("caption")) c JOIN \(table("image")) i ON i.id = c.image_id
+            WHERE c.content_hash = i.content_hash AND vector_dims(c.embedding) = \(vector.count)
+            ORDER BY c.embedding <=> $1::float4[]::vector LIMIT \(k)
+            """)
+        query.binds.append(vector)
+        let search = query
+        let found: [ScoredImage] = try await run { [self] connection in
+            var found: [ScoredImage] = []
+            for try await (id, score) in try await connection.query(search, logger: logger).decode((Int64, Double).self) {
+                found.append(ScoredImage(id: id, score: Float(score)))
+            }
+            return found
+        }
+        guard let minScore else { return found }
+        return found.filter { $0.score >= minScore }
+    }
 
     // MARK: Thumbnails
 

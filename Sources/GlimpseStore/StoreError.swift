@@ -12,6 +12,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case missingExtension(location: String, name: String, reason: String)
     /// A query failed for another reason (the server's message).
     case queryFailed(location: String, reason: String)
+    /// Captions were embedded with another sentence model than the one requested.
+    case captionModelMismatch(library: String, libraryModel: String, requested: String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case let .missingExtension(location, name, reason):
             "\(location): the PostgreSQL extension \"\(name)\" is not available and could not be created (\(reason)); install pgvector on the server, or ask its administrator to run CREATE EXTENSION \(name)"
         case let .queryFailed(location, reason): "\(location): \(reason)"
+        case let .captionModelMismatch(library, libraryModel, requested):
+            "\(library): captions in this library were embedded with \(libraryModel), not \(requested). Use --sentence-model \(libraryModel), or index into another --library."
         }
     }
 }

@@ -91,23 +91,7 @@ public struct CLIPConfig: Sendable, Equatable {
     }
 
     static func tower(_ json: JSONConfig, hidden: Int, intermediate: Int, layers: Int, heads: Int) throws -> TransformerConfig {
-        let act = try json.string("hidden_act", default: "quick_gelu")
-        guard let activation = Activation(configName: act) else {
-            throw ConfigError.invalidValue(path: json.path, key: "hidden_act", reason: "\"\(act)\" is not supported (gelu, quick_gelu, gelu_new, gelu_pytorch_tanh, relu)")
-        }
-        let config = TransformerConfig(
-            hiddenSize: try json.int("hidden_size", default: hidden),
-            intermediateSize: try json.int("intermediate_size", default: intermediate),
-            layers: try json.int("num_hidden_layers", default: layers),
-            heads: try json.int("num_attention_heads", default: heads),
-            layerNormEps: Float(try json.double("layer_norm_eps", default: 1e-5)),
-            activation: activation)
-        try check(json, "hidden_size", config.hiddenSize, 1...(1 << 16))
-        try check(json, "intermediate_size", config.intermediateSize, 1...(1 << 18))
-        try check(json, "num_hidden_layers", config.layers, 0...1024)
-        guard config.heads > 0, config.hiddenSize % config.heads == 0 else {
-            throw ConfigError.invalidValue(path: json.path, key: "num_attention_heads", reason: "\(config.heads) does not divide hidden_size \(config.hiddenSize)")
-        }
-        return config
+        try TransformerConfig(json: json, hidden: hidden, intermediate: intermediate, layers: layers, heads: heads,
+                              activation: "quick_gelu", layerNormEps: 1e-5)
     }
 }

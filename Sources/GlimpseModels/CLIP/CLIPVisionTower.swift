@@ -7,9 +7,7 @@ import GlimpseTensor
 /// embeddings, pre-LayerNorm, the encoder, post-LayerNorm of the class token, and the visual projection.
 public struct CLIPVisionTower: Sendable {
     public let config: CLIPVisionConfig
-    let patchEmbedding: LinearLayer  // (C, 3·p·p): the convolution kernel flattened as (c, y, x)
-    let classEmbedding: Tensor       // (C)
-    let positionEmbedding: Tensor    // (T, C)
+    let patches: PatchEmbedding      // stride-p convolution without bias, class token, positions
     let preNormWeight: Tensor, preNormBias: Tensor     // (C)
     let encoder: TransformerEncoder
     let postNormWeight: Tensor, postNormBias: Tensor   // (C)
@@ -21,9 +19,11 @@ public struct CLIPVisionTower: Sendable {
         self.config = config
         let C = config.tower.hiddenSize, p = config.patchSize, K = config.channels * p * p
         let conv = try checkpoint.tensor("vision_model.embeddings.patch_embedding.weight", shape: [C, config.channels, p, p])
-        patchEmbedding = LinearLayer(weight: Tensor(shape: [C, K], buffer: conv.buffer), bias: nil)
-        classEmbedding = try checkpoint.tensor("vision_model.embeddings.class_embedding", shape: [C])
-        positionEmbedding = try checkpoint.tensor("vision_model.embeddings.position_embedding.weight", shape: [config.tokens, C])
+        patches = PatchEmbedding(
+            imageSize: config.imageSize, patchSize: p, channels: config.channels,
+            projection: LinearLayer(weight: Tensor(shape: [C, K], buffer: conv.buffer), bias: nil),
+            classEmbedding: try checkpoint.tensor("vision_model.embeddings.class_embedding", shape: [C]),
+            positionEmbedding: try checkpoint.tensor("vision_model.embeddings.position_embedding.weight", shape: [config.tokens, C]))
         preNormWeight = try checkpoint.tensor("vision_model.pre_layrnorm.weight", shape: [C])
         preNormBias = try checkpoint.tensor("vision_model.pre_layrnorm.bias", shape: [C])
         encoder = try TransformerEncoder(checkpoint: checkpoint, layerPrefix: "vision_model.encoder.layers.", names: .clip, config: config.tower,
@@ -42,9 +42,11 @@ public struct CLIPVisionTower: Sendable {
         self.config = config
         let C = config.tower.hiddenSize, K = config.channels * config.patchSize * config.patchSize
         func values(_ n: Int, _ std: Float) -> [Float] { (0..<n).map { _ in g.normal() * std } }
-        patchEmbedding = LinearLayer(weight: Tensor(shape: [C, K], values: values(C * K, 0.02)), bias: nil)
-        classEmbedding = Tensor(shape: [C], values: values(C, 0.02))
-        positionEmbedding = Tensor(shape: [config.tokens, C], values: values(config.tokens * C, 0.01))
+        patches = PatchEmbedding(
+            imageSize: config.imageSize, patchSize: config.patchSize, channels: config.channels,
+            projection: LinearLayer(weight: Tensor(shape: [C, K], values: values(C * K, 0.02)), bias: nil),
+            classEmbedding: Tensor(shape: [C], values: values(C, 0.02)),
+            positionEmbedding: Tensor(shape: [config.tokens, C], values: values(config.tokens * C, 0.01)))
         preNormWeight = Tensor(shape: [C], values: Array(repeating: 1, count: C)); preNormBias = Tensor(zeros: [C])
         encoder = TransformerEncoder(layers: (0..<config.tower.layers).map { _ in TransformerLayer(random: config.tower, generator: &g) },
                                      config: config.tower, causal: false, placement: .pre)
@@ -53,44 +55,14 @@ public struct CLIPVisionTower: Sendable {
     }
 
     func prepare(_ precision: Precision) {
-        encoder.prepare(precision); projection.prepare(precision); patchEmbedding.prepare(precision)
+        encoder.prepare(precision); projection.prepare(precision); patches.projection.prepare(precision)
     }
 
     /// Projected (not normalised) embeddings of a batch of preprocessed images.
     /// pixels is (B, channels, S, S) in CHW order per image; the result is (B, P) row-major.
     public func embed(pixels: UnsafePointer<Float>, batch B: Int) -> [Float] {
-        let C = config.tower.hiddenSize, S = config.imageSize, p = config.patchSize
-        let side = config.patchesPerSide, N = side * side, T = N + 1, channels = config.channels
-        let K = channels * p * p
-
-        // im2col: each patch becomes one row (c, y, x) so that the convolution is one GEMM.
-        let patches = FloatBuffer(count: B * N * K, zeroed: false)     // (B·N, K)
-        parallelChunks(B * N, minimumPerChunk: 64) { range in
-            for bn in range {
-                let b = bn / N, n = bn % N, py = n / side, px = n % side
-                var dst = patches.pointer + bn * K
-                for c in 0..<channels {
-                    let plane = pixels + (b * channels + c) * S * S
-                    for y in 0..<p {
-                        (dst).update(from: plane + (py * p + y) * S + px * p, count: p)
-                        dst += p
-                    }
-                }
-            }
-        }
-        let embedded = FloatBuffer(count: B * N * C, zeroed: false)   // (B·N, C)
-        patchEmbedding.forward(embedded.pointer, patches.pointer, rows: B * N)
-
-        // Tokens: [class, patch 1...N] plus position embeddings, then pre-LayerNorm.
-        let x = FloatBuffer(count: B * T * C, zeroed: false)          // (B, T, C)
-        for b in 0..<B {
-            for t in 0..<T {
-                let row = x.pointer + (b * T + t) * C
-                let pos = positionEmbedding.pointer + t * C
-                let src = t == 0 ? UnsafePointer(classEmbedding.pointer) : UnsafePointer(embedded.pointer + (b * N + t - 1) * C)
-                for c in 0..<C { row[c] = src[c] + pos[c] }
-            }
-        }
+        let C = config.tower.hiddenSize, T = config.tokens
+        let x = patches.embed(pixels: pixels, batch: B)               // (B, T, C)
         layerNorm(x.pointer, x.pointer, weight: preNormWeight.pointer, bias: preNormBias.pointer,
                   rows: B * T, channels: C, eps: config.tower.layerNormEps)
         encoder.forward(x.pointer, batch: B, tokens: T, firstTokenOnly: true)

@@ -39,3 +39,11 @@ public func attentionFirstToken(_ out: UnsafeMutablePointer<Float>, _ qkv: Unsaf
         }
     }
 }
+
+/// Attention of one query row for one head over `count` key and value rows `stride` floats apart (a decoder step
+/// against its cache). out, query are (D); scores is scratch space for `count` values.
+public func attentionHead(_ out: UnsafeMutablePointer<Float>, query: UnsafePointer<Float>, keys: UnsafePointer<Float>,
+                          values: UnsafePointer<Float>, stride: Int, count: Int, headDim D: Int, scale: Float,
+                          scores: UnsafeMutablePointer<Float>) {
+    glimpse_attention_head(out, D, query, keys, values, stride, count, 1, D, scale, 0, scores)
+}

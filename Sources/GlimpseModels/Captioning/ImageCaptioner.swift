@@ -1,0 +1,35 @@
+import GlimpseTensor
+import GlimpseText
+
+/// Writes a caption for an image: an image encoder, a decoder that attends to it, generation settings and the
+/// tokenizer that turns ids back into text. `VisionEncoderDecoder` (ViT + GPT-2) implements it.
+public protocol ImageCaptioner: AnyObject, Sendable {
+    var tokenizer: Tokenizer { get }
+    /// The model's own generation settings (generation_config.json).
+    var generation: GenerationConfig { get }
+    /// The side of the square images the encoder takes.
+    var imageSize: Int { get }
+    var channels: Int { get }
+    /// One generated sequence per image of `count` laid out (count, channels, S, S).
+    func generate(pixels: UnsafePointer<Float>, count: Int, settings: GenerationConfig) throws -> [GeneratedSequence]
+}
+
+/// A caption and the ids it was decoded from.
+public struct Caption: Sendable, Equatable {
+    public var text: String
+    public var ids: [Int]
+    public var score: Float?
+
+    public init(text: String, ids: [Int], score: Float? = nil) { self.text = text; self.ids = ids; self.score = score }
+}
+
+extension ImageCaptioner {
+    /// Captions of preprocessed images, decoded to text without special tokens.
+    public func caption(pixels: [Float], count: Int, settings: GenerationConfig? = nil) throws -> [Caption] {
+        precondition(pixels.count == count * channels * imageSize * imageSize, "pixel buffer does not hold \(count) images")
+        guard count > 0 else { return [] }
+        let sequences = try pixels.withUnsafeBufferPointer { try generate(pixels: $0.baseAddress!, count: count, settings: settings ?? generation) }
+        return sequences.map { Caption(text: tokenizer.decode($0.ids, skipSpecialTokens: true).trimmingCharacters(in: .whitespaces),
+                                       ids: $0.ids, score: $0.score) }
+    }
+}
