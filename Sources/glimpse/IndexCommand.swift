@@ -28,6 +28,17 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "Refuse images with more pixels than this (decompression bombs).")
     var maxPixels = 100_000_000
 
+    @Flag(help: "Also caption every new or changed image and embed the caption, for `search --path caption|hybrid`.")
+    var captions = false
+
+    @Option(help: "The captioning model (default $GLIMPSE_CAPTION_MODEL, else \(CaptionModelName.defaultModel)).")
+    var captionModel: String?
+
+    @Option(help: "The sentence encoder captions are embedded with (default: the library's, else \(SentenceModelName.defaultModel); sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2 for queries in other languages).")
+    var sentenceModel: String?
+
+    @OptionGroup var generation: GenerationOptions
+
     @Flag(help: "Print one JSON summary object.")
     var json = false
 
@@ -39,6 +50,9 @@ struct IndexCommand: AsyncParsableCommand {
         if paths.isEmpty { throw ValidationError("Give at least one folder or image to index.") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1.") }
         if maxPixels < 1 { throw ValidationError("--max-pixels must be positive.") }
+        if !captions && (captionModel != nil || sentenceModel != nil) {
+            throw ValidationError("--caption-model and --sentence-model need --captions.")
+        }
         if let shard { do { _ = try Shard(shard) } catch { throw ValidationError("--shard: \(error)") } }
     }
 
@@ -49,7 +63,7 @@ struct IndexCommand: AsyncParsableCommand {
             throw CLIError("cannot index with \(name): \(error)")
         }
         let store = try await libraryOptions.open(create: true)
-        let summary: IndexSummary
+        var summary: IndexSummary
         do {
             try await store.bindModel(name: name, fingerprint: try ModelFingerprint.of(directory: model.directory),
                                       dimension: embedder.embeddingDim)
@@ -61,6 +75,16 @@ struct IndexCommand: AsyncParsableCommand {
             let interrupt = Interrupt()
             interrupt.install()
             summary = try await indexer.index(roots: paths, shouldStop: { interrupt.requested })
+            if captions && !summary.interrupted {
+                let captionIndexer = try await CaptionModels.load(captionModel: captionModel, sentenceModel: sentenceModel, store: store,
+                                                                  generation: generation, maxPixels: maxPixels)
+                captionIndexer.shard = indexer.shard
+                captionIndexer.progress = ProgressBar(label: "captioning")
+                let captioned = try await captionIndexer.run(shouldStop: { interrupt.requested })
+                summary.captioned = captioned.captioned
+                summary.failed += captioned.failed
+                summary.interrupted = captioned.interrupted
+            }
             // The embedded store's index file, so that the next search starts fast.
             try await store.refresh()
             try await store.checkpoint()
@@ -74,7 +98,8 @@ struct IndexCommand: AsyncParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
         } else {
-            print("added \(summary.added), updated \(summary.updated), moved \(summary.moved), removed \(summary.removed), unchanged \(summary.unchanged), failed \(summary.failed.count)")
+            print("added \(summary.added), updated \(summary.updated), moved \(summary.moved), removed \(summary.removed), unchanged \(summary.unchanged), failed \(summary.failed.count)"
+                  + (summary.captioned.map { ", captioned \($0)" } ?? ""))
             for failure in summary.failed { print("  failed: \(failure.path): \(failure.error)") }
             if summary.interrupted { print("interrupted: run `glimpse index` again to finish") }
         }

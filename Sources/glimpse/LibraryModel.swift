@@ -10,13 +10,19 @@ struct OpenedLibrary {
     let embedder: Embedder
     let modelName: String
     let textModelName: String?
+    /// The sentence encoder of the store's captions, loaded when a caption or hybrid search needs it.
+    let captionText: (any TextEncoder)?
 
     /// Opens the store (creating it when `create`), resolves its own model unless --model or $GLIMPSE_MODEL names
     /// one, loads it and checks it against the store; then loads and checks the text model.
-    static func open(_ options: LibraryOptions, create: Bool, modelOptions: ModelOptions, textModel: String? = nil) async throws -> OpenedLibrary {
+    static func open(_ options: LibraryOptions, create: Bool, modelOptions: ModelOptions, textModel: String? = nil,
+                     captions: Bool = false) async throws -> OpenedLibrary {
         let store = try await options.open(create: create)
         do {
-            return try await open(store, modelOptions: modelOptions, textModel: textModel)
+            let opened = try await open(store, modelOptions: modelOptions, textModel: textModel)
+            guard captions else { return opened }
+            return OpenedLibrary(store: store, embedder: opened.embedder, modelName: opened.modelName, textModelName: textModel,
+                                 captionText: try await CaptionModels.storeSentenceEncoder(store))
         } catch {
             await store.close()
             throw error
@@ -49,6 +55,6 @@ struct OpenedLibrary {
             try await store.bindModel(name: name, fingerprint: try ModelFingerprint.of(directory: model.directory),
                                       dimension: embedder.embeddingDim)
         } catch { throw CLIError("\(error)") }
-        return OpenedLibrary(store: store, embedder: embedder, modelName: name, textModelName: textModel)
+        return OpenedLibrary(store: store, embedder: embedder, modelName: name, textModelName: textModel, captionText: nil)
     }
 }

@@ -4,6 +4,8 @@ import GlimpseEngine
 import GlimpseModels
 import GlimpseStore
 
+extension SearchPath: ExpressibleByArgument {}
+
 /// `glimpse search "query"` or `glimpse search --image query.jpg`.
 struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,11 +27,17 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "Candidates an approximate (HNSW) search considers: higher finds more of the true nearest, slower.")
     var ef: Int?
 
+    @Option(help: "How a text query finds images: clip (image embeddings), caption (caption embeddings; index with --captions), or hybrid (both rankings fused).")
+    var path: SearchPath = .clip
+
+    @Option(help: "How hybrid fuses the two rankings: rrf[:K] (reciprocal rank fusion, K = 60) or weighted[:W] (min-max normalised scores, W = CLIP's weight, 0.5).")
+    var fusion: String = RankFusion.default.name
+
     @OptionGroup var libraryOptions: LibraryOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var textModelOptions: TextModelOptions
 
-    @Flag(help: "Print a JSON array of {\"path\", \"score\"}, best first.")
+    @Flag(help: "Print a JSON array of {\"path\", \"score\", \"caption\"}, best first (caption only when the image has one).")
     var json = false
 
     @Flag(help: "Show thumbnails in terminals that support inline images (iTerm2, WezTerm, kitty).")
@@ -40,30 +48,37 @@ struct SearchCommand: AsyncParsableCommand {
         if let query, query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("The query is empty.") }
         if limit < 1 { throw ValidationError("--limit must be at least 1.") }
         if let ef, !(1...1000).contains(ef) { throw ValidationError("--ef must be in 1...1000.") }
+        if RankFusion(fusion) == nil { throw ValidationError("--fusion must be rrf, rrf:K, weighted or weighted:W (0 ≤ W ≤ 1).") }
+        if image != nil && path != .clip { throw ValidationError("--image searches by CLIP embedding: leave out --path.") }
     }
 
     func run() async throws {
-        let opened = try await OpenedLibrary.open(libraryOptions, create: false, modelOptions: modelOptions, textModel: textModelOptions.name)
+        let opened = try await OpenedLibrary.open(libraryOptions, create: false, modelOptions: modelOptions, textModel: textModelOptions.name,
+                                                  captions: path != .clip)
         let store = opened.store
-        let searcher = Searcher(store: store, embedder: opened.embedder)
+        let searcher = Searcher(store: store, embedder: opened.embedder, captionText: opened.captionText)
+        searcher.fusion = RankFusion(fusion)!
         let hits: [SearchHit]
         do {
             try await store.refresh()
             try? await store.checkpoint()  // a cache: a read-only library still searches
             if let image { hits = try await searcher.search(imagePath: image, limit: limit, minScore: minScore, ef: ef) }
-            else { hits = try await searcher.search(text: query ?? "", limit: limit, minScore: minScore, ef: ef) }
+            else { hits = try await searcher.search(text: query ?? "", limit: limit, path: path, minScore: minScore, ef: ef) }
             await store.close()
         } catch {
             await store.close()
             throw CLIError("\(error)")
         }
         if json {
-            print("[" + hits.map { JSONLine.object([("path", JSONLine.string($0.path)), ("score", "\($0.score)")]) }.joined(separator: ", ") + "]")
+            print("[" + hits.map { hit in
+                JSONLine.object([("path", JSONLine.string(hit.path)), ("score", "\(hit.score)")]
+                                + (hit.caption.map { [("caption", JSONLine.string($0))] } ?? []))
+            }.joined(separator: ", ") + "]")
             return
         }
         if hits.isEmpty { print("no results"); return }
         for hit in hits {
-            print(String(format: "%.4f  %@", hit.score, hit.path))
+            print(String(format: "%.4f  %@", hit.score, hit.path) + (hit.caption.map { "  \"\($0)\"" } ?? ""))
             if preview { InlineImage.print(path: hit.path) }
         }
     }

@@ -99,7 +99,7 @@ and reference_search() below re-implements them from these notes and is asserted
     prefixes without a cache).
 
 Tokenizer: GPT-2 layout, byte-level BPE (ByteLevel pre-tokenizer, add_prefix_space false, use_regex; ByteLevel
-decoder; no post-processor, so no special tokens are added when encoding), 599 learned tokens (256 byte symbols +
+decoder; the post-processor is a TemplateProcessing "$A" without special tokens, so encoding adds none), 599 learned tokens (256 byte symbols +
 343 merges, ids 0..598) and "<|endoftext|>" = 599 (last id, like GPT-2's 50256), in vocab.json and as a special added
 token. Captions are tok.decode(ids, skip_special_tokens=True) with transformers 5's default
 clean_up_tokenization_spaces = false (the text is the raw byte-level decode, leading space included; byte sequences
@@ -115,6 +115,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("RAYON_NUM_THREADS", "1")
 
+import itertools
 import json
 import math
 import shutil
@@ -229,6 +230,13 @@ CASES = [
     ("beam3_early_stopping_true", {"num_beams": 3, "max_length": 16, "early_stopping": True}),
     ("beam3_early_stopping_false", {"num_beams": 3, "max_length": 16, "early_stopping": False}),
     ("beam3_early_stopping_never", {"num_beams": 3, "max_length": 16, "early_stopping": "never"}),
+    # with length_penalty 1.5 the three early_stopping modes pick different answers on several images
+    ("beam3_early_stopping_true_length_penalty_1.5",
+     {"num_beams": 3, "max_length": 16, "early_stopping": True, "length_penalty": 1.5}),
+    ("beam3_early_stopping_false_length_penalty_1.5",
+     {"num_beams": 3, "max_length": 16, "early_stopping": False, "length_penalty": 1.5}),
+    ("beam3_early_stopping_never_length_penalty_1.5",
+     {"num_beams": 3, "max_length": 16, "early_stopping": "never", "length_penalty": 1.5}),
     ("beam4_max_new_tokens_10", {"num_beams": 4, "max_new_tokens": 10}),
     ("beam2", {"num_beams": 2, "max_length": 16}),
     ("default", {}),
@@ -270,6 +278,10 @@ def check_tokenizer(tok) -> None:
         a = tok(t)["input_ids"]
         assert a == raw.encode(t).ids == from_files(t)["input_ids"], t
         assert tok.decode(a) == t, (t, tok.decode(a))
+    # decode == the tokenizers backend's decode (no clean_up_tokenization_spaces), also for invalid UTF-8 pieces
+    for ids in ([599, 21, 313, 599], [64, 150, 160, 170, 64], list(range(0, 599, 7)), [599], [188, 77]):
+        assert tok.decode(ids, skip_special_tokens=True) == raw.decode(ids, skip_special_tokens=True), ids
+        assert tok.decode(ids) == raw.decode(ids, skip_special_tokens=False), ids
     assert tok("a man <|endoftext|> riding")["input_ids"].count(N_LEARNED) == 1
 
 
@@ -403,7 +415,8 @@ def banned_tokens(seq: list[int], n: int) -> set[int]:
     return {seq[i + n - 1] for i in range(L - n + 1) if seq[i:i + n - 1] == prefix}
 
 
-def reference_search(model, enc_out, params: dict, gen_cfg: dict) -> list[tuple[list[int], float]]:
+def reference_search(model, enc_out, params: dict, gen_cfg: dict) -> tuple[list[tuple[list[int], float]], int]:
+    """(returned hypotheses best first as (ids, penalised score), number of decoding steps)."""
     p = {"max_length": gen_cfg["max_length"], "num_beams": gen_cfg["num_beams"], "length_penalty": 1.0,
          "early_stopping": False, "no_repeat_ngram_size": 0}
     p.update({k: v for k, v in params.items() if k in p})
@@ -421,7 +434,7 @@ def reference_search(model, enc_out, params: dict, gen_cfg: dict) -> list[tuple[
                 logp[t] = -math.inf
             seq.append(int(torch.argmax(logp)))
             if seq[-1] == eos or len(seq) >= max_length:
-                return [(seq, None)]
+                return [(seq, None)], len(seq) - 1
     running = [([start], 0.0)]  # step 1 only expands beam 0 (the others have -1e9)
     finished: list[tuple[list[int], float]] = []  # at most k, sorted by penalised score
     cur_len = 1
@@ -449,7 +462,7 @@ def reference_search(model, enc_out, params: dict, gen_cfg: dict) -> list[tuple[
             improvement_possible = improvement_possible and running[0][1] / best_len ** lp > finished[-1][1] \
                 if running else False
         if not improvement_possible or (len(finished) == k and es is True) or all(done):
-            return finished
+            return finished, cur_len - 1
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -479,7 +492,7 @@ def run_case(model, tok, pv: torch.Tensor, params: dict, gen_cfg: dict) -> dict:
         out = model.generate(pixel_values=pv, **params, return_dict_in_generate=True, output_scores=True,
                              num_return_sequences=nb)
     seqs = [cut(s, eos, max_length) for s in out.sequences.tolist()]
-    entry = {"ids": seqs[0], "text": tok.decode(seqs[0], skip_special_tokens=True)}
+    entry = {"ids": seqs[0], "text": tok.decode(seqs[0], skip_special_tokens=True), "steps": len(out.scores)}
     if nb > 1:
         scores = out.sequences_scores.tolist()
         entry["best_two_scores"] = [f32(scores[0]), f32(scores[1])]
@@ -586,13 +599,13 @@ def main() -> None:
             # the docstring's rules, re-implemented without a KV cache, reproduce generate()
             with torch.inference_mode():
                 enc_out = m.encoder(pixel_values=pvs[n]).last_hidden_state  # forward() projects it
-            mine = reference_search(m, enc_out, params, gen_cfg)
-            if mine[0][0] != e["ids"] or ("beams" in e and (
+            mine, steps = reference_search(m, enc_out, params, gen_cfg)
+            if mine[0][0] != e["ids"] or steps != e["steps"] or ("beams" in e and (
                     [b["ids"] for b in e["beams"]] != [s for s, _ in mine]
                     or max(abs(b["score"] - s) for b, (_, s) in zip(e["beams"], mine)) > 1e-5)):
                 mismatches += 1
                 print(f"  MISMATCH {cname} {n}: generate {e['ids']} / {e.get('best_two_scores')}; "
-                      f"reference_search {mine[:2]}")
+                      f"steps {e['steps']}; reference_search {mine[:2]} steps {steps}")
             case["images"].append({"file": f"images/{n}", **e})
         out["cases"].append(case)
     assert mismatches == 0, mismatches
@@ -617,6 +630,12 @@ def main() -> None:
                   f"eos-ended {sum(e['ids'][-1] == eos for e in c['images']):2d}, "
                   f"differs from greedy on {sum(a['ids'] != b['ids'] for a, b in zip(c['images'], by['greedy']['images']))}")
     diff = lambda a, b: sum(x["ids"] != y["ids"] for x, y in zip(by[a]["images"], by[b]["images"]))  # noqa: E731
+    for (a, b), lp in itertools.product((("true", "false"), ("false", "never"), ("true", "never")),
+                                        ("", "_length_penalty_1.5")):
+        ca, cb = by[f"beam3_early_stopping_{a}{lp}"]["images"], by[f"beam3_early_stopping_{b}{lp}"]["images"]
+        print(f"  early_stopping {a} vs {b}{lp}: answer differs on {sum(x['ids'] != y['ids'] for x, y in zip(ca, cb))}, "
+              f"returned beams differ on {sum(x['beams'] != y['beams'] for x, y in zip(ca, cb))}, "
+              f"step counts differ on {sum(x['steps'] != y['steps'] for x, y in zip(ca, cb))} images")
     print(f"early_stopping true vs false differ on {diff('beam3_early_stopping_true', 'beam3_early_stopping_false')}, "
           f"false vs never {diff('beam3_early_stopping_false', 'beam3_early_stopping_never')}, "
           f"true vs never {diff('beam3_early_stopping_true', 'beam3_early_stopping_never')}; "
