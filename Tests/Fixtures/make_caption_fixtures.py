@@ -165,6 +165,7 @@ N_LEARNED = 599  # byte-level BPE tokens (256 bytes + merges); <|endoftext|> com
 MAX_LENGTH = 16
 NUM_BEAMS = 4
 SEED = 4004
+PREPROCESS_IMAGES = ["astronaut.tiff", "coffee_large.jpg", "tall_40x1200.jpg"]
 
 CAPTIONS = [
     "a man riding a horse",
@@ -576,10 +577,10 @@ def main() -> None:
 
     out: dict = {"model": f"models/{NAME}", "preprocess": [], "encoder": None, "first_step_logits": None,
                  "cases": []}
-    for n in names[:3]:
+    for n in PREPROCESS_IMAGES:  # a plain photo, a 3000x2000 downscale, a 40x1200 strip squashed to 32x32
         v = pvs[n][0]
         out["preprocess"].append({"file": f"images/{n}", "pixel_values_first16": short_floats(v.reshape(-1)[:16]),
-                                  "sum": f32(float(v.double().sum()))})
+                                  "sum": f32(float(v.double().sum())), "pixel_values": short_floats(v)})
     first = names[0]
     with torch.inference_mode():
         enc = m.encoder(pixel_values=pvs[first]).last_hidden_state[0]
@@ -626,14 +627,14 @@ def main() -> None:
     for c in out["cases"]:
         if "tied" in c["images"][0]:
             tied = sum(e["tied"] for e in c["images"])
-            print(f"  {c['name']:28s} tied {tied:2d}/{len(c['images'])}, "
+            print(f"  {c['name']:46s} tied {tied:2d}/{len(c['images'])}, "
                   f"eos-ended {sum(e['ids'][-1] == eos for e in c['images']):2d}, "
                   f"differs from greedy on {sum(a['ids'] != b['ids'] for a, b in zip(c['images'], by['greedy']['images']))}")
     diff = lambda a, b: sum(x["ids"] != y["ids"] for x, y in zip(by[a]["images"], by[b]["images"]))  # noqa: E731
     for (a, b), lp in itertools.product((("true", "false"), ("false", "never"), ("true", "never")),
                                         ("", "_length_penalty_1.5")):
         ca, cb = by[f"beam3_early_stopping_{a}{lp}"]["images"], by[f"beam3_early_stopping_{b}{lp}"]["images"]
-        print(f"  early_stopping {a} vs {b}{lp}: answer differs on {sum(x['ids'] != y['ids'] for x, y in zip(ca, cb))}, "
+        print(f"  early_stopping {a} vs {b}{' (length_penalty 1.5)' if lp else ''}: answer differs on {sum(x['ids'] != y['ids'] for x, y in zip(ca, cb))}, "
               f"returned beams differ on {sum(x['beams'] != y['beams'] for x, y in zip(ca, cb))}, "
               f"step counts differ on {sum(x['steps'] != y['steps'] for x, y in zip(ca, cb))} images")
     print(f"early_stopping true vs false differ on {diff('beam3_early_stopping_true', 'beam3_early_stopping_false')}, "
@@ -643,6 +644,10 @@ def main() -> None:
           f"ngram greedy {diff('greedy_no_repeat_ngram_2', 'greedy')}, ngram beam {diff('beam4_no_repeat_ngram_2', 'beam4')}; "
           f"default == beam4: {diff('default', 'beam4') == 0}")
     assert diff("default", "beam4") == 0
+    for cname in ("greedy_no_repeat_ngram_2", "beam4_no_repeat_ngram_2"):  # no bigram twice, start token included
+        for e in by[cname]["images"]:
+            for ids in [b["ids"] for b in e.get("beams", [e])]:
+                assert len(set(zip(ids, ids[1:]))) == len(ids) - 1, (cname, e["file"], ids)
     size = sum(p.stat().st_size for p in DEST.iterdir())
     print(f"{NAME}: folder {size} bytes; reference {(REF / f'{NAME}.json').stat().st_size} bytes")
     assert size < 1_000_000 and (REF / f"{NAME}.json").stat().st_size < 1_500_000

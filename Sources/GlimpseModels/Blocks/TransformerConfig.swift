@@ -32,11 +32,11 @@ extension TransformerConfig {
                   layerNormEps: Float(try json.double("layer_norm_eps", default: defaultEps)),
                   activation: activation)
         for (key, value, range) in [("hidden_size", hiddenSize, 1...(1 << 16)), ("intermediate_size", intermediateSize, 1...(1 << 18)),
-                                    ("num_hidden_layers", layers, 0...1024)] where !range.contains(value) {
+                                    ("num_hidden_layers", self.layers, 0...1024)] where !range.contains(value) {
             throw ConfigError.invalidValue(path: json.path, key: key, reason: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
         }
-        guard heads > 0, hiddenSize % heads == 0 else {
-            throw ConfigError.invalidValue(path: json.path, key: "num_attention_heads", reason: "\(heads) does not divide hidden_size \(hiddenSize)")
+        guard self.heads > 0, hiddenSize % self.heads == 0 else {
+            throw ConfigError.invalidValue(path: json.path, key: "num_attention_heads", reason: "\(self.heads) does not divide hidden_size \(hiddenSize)")
         }
     }
 }
