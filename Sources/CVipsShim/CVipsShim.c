@@ -203,3 +203,14 @@ int glimpse_vips_rgb_to_jpeg_thumbnail(const unsigned char *rgb, int width, int 
     g_object_unref(resized);
     return result;
 }
+
+int glimpse_vips_svg_to_png(const char *svg, size_t svg_length, double dpi, void **out, size_t *length) {
+    *out = NULL;
+    *length = 0;
+    if (glimpse_vips_init() != 0) return -1;
+    VipsImage *image = NULL;
+    if (vips_svgload_buffer((void *)svg, svg_length, &image, "dpi", dpi, NULL) != 0) return -1;
+    int result = vips_pngsave_buffer(image, out, length, "compression", 9, NULL);
+    g_object_unref(image);
+    return result;
+}

@@ -32,6 +32,8 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
     case nothingToIndex
     /// The server keeps no uploads folder (a shared store without `--uploads DIR`).
     case uploadsDisabled
+    /// A caption or hybrid search on a library without captions (or a server without their sentence model).
+    case captionsUnavailable(path: String)
     /// The store (a database server) cannot be reached; requests succeed again once it is back.
     case storeUnavailable(reason: String)
     case internalFailure(String)
@@ -40,7 +42,7 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .routeNotFound, .imageNotFound, .imageFileMissing: .notFound
         case .methodNotAllowed: .methodNotAllowed
-        case .badParameter, .missingParameter, .emptyQuery, .queryTooLong, .malformedJSON, .malformedMultipart, .missingField, .badBase64:
+        case .badParameter, .missingParameter, .emptyQuery, .captionsUnavailable, .queryTooLong, .malformedJSON, .malformedMultipart, .missingField, .badBase64:
             .badRequest
         case .unsupportedContentType: .unsupportedMediaType
         case .uploadTooLarge, .imageTooLarge: .contentTooLarge
@@ -79,6 +81,7 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
         case .indexingInProgress: "indexing_in_progress"
         case .nothingToIndex: "nothing_to_index"
         case .uploadsDisabled: "uploads_disabled"
+        case .captionsUnavailable: "captions_unavailable"
         case .storeUnavailable: "store_unavailable"
         case .internalFailure: "internal_error"
         }
@@ -108,6 +111,8 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
         case let .crossSiteRequest(origin):
             "requests that change the library are not accepted from another site (\(origin)); allow one origin with --cors ORIGIN"
         case let .queryTooLong(bytes, limit): "the query is \(bytes) bytes of UTF-8; the limit is \(limit)"
+        case let .captionsUnavailable(path):
+            "the \(path) search path needs captions: this library has none (index it with `glimpse index --captions`)"
         case .indexingInProgress: "an indexing run is already in progress"
         case .nothingToIndex: "the library has no collection folders yet: run `glimpse index FOLDER` first"
         case .uploadsDisabled: "this server keeps no uploads: serve a shared store with --uploads DIR (a folder every server sees) to accept them"

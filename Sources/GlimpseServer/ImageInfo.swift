@@ -27,9 +27,14 @@ public struct LibraryInfo: Codable, Sendable, Equatable {
     public let dimension: Int
     public let indexKind: String
     public let version: String
+    /// Images with a caption (searchable by the caption and hybrid paths).
+    public let captions: Int
+    /// The search paths text queries can take here: always clip; caption and hybrid when the library has captions
+    /// and the server loaded their sentence model.
+    public let searchPaths: [String]
 
     enum CodingKeys: String, CodingKey {
-        case status, images, model, dimension, version
-        case indexKind = "index_kind", textModel = "text_model"
+        case status, images, model, dimension, version, captions
+        case indexKind = "index_kind", textModel = "text_model", searchPaths = "search_paths"
     }
 }

@@ -36,6 +36,7 @@ public final class LibraryService: @unchecked Sendable {
     public let uploadsDirectory: String?
 
     public init(store: any ImageStore, embedder: Embedder, modelName: String, textModelName: String? = nil,
+                captionText: (any TextEncoder)? = nil,
                 uploadsDirectory: String?, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics()) async throws {
         self.textModelName = textModelName
         self.store = store
@@ -45,7 +46,7 @@ public final class LibraryService: @unchecked Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.thumbnails = ThumbnailWriter(decoder: ImageDecoder(maxPixels: configuration.maxPixels))
-        searcher = Searcher(store: store, embedder: embedder)
+        searcher = Searcher(store: store, embedder: embedder, captionText: captionText)
         decodes = BlockingWorkQueue(width: configuration.maxConcurrentDecodes)
         roots = try await store.collectionRoots()
         batcher = TextQueryBatcher(maxBatch: configuration.maxQueryBatch) { [embedder, metrics] texts in
@@ -72,9 +73,11 @@ public final class LibraryService: @unchecked Sendable {
     public func info() async throws -> LibraryInfo {
         // A model given as a folder shows as its folder name; Hub ids ("openai/clip-vit-base-patch32") as they are.
         func shown(_ name: String) -> String { name.hasPrefix("/") || name.hasPrefix(".") ? (name as NSString).lastPathComponent : name }
+        let captions = try await store.captionCount()
+        let paths: [SearchPath] = searcher.captionText != nil && captions > 0 ? SearchPath.allCases : [.clip]
         return LibraryInfo(status: "ok", images: try await store.imageCount(), model: shown(modelName),
                            textModel: shown(textModelName ?? modelName), dimension: embedder.embeddingDim,
-                           indexKind: store.indexKind, version: "0.1.0")
+                           indexKind: store.indexKind, version: "0.1.0", captions: captions, searchPaths: paths.map(\.rawValue))
     }
 
     public func image(id: Int64) async throws -> ImageRecord {
@@ -105,8 +108,13 @@ public final class LibraryService: @unchecked Sendable {
             throw APIError.queryTooLong(bytes: text.utf8.count, limit: configuration.maxQueryBytes)
         }
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw APIError.emptyQuery }
-        let vector = await batcher.embed(text)
-        return try await search(vector: vector, options: options)
+        guard options.path != .clip else { return try await search(vector: await batcher.embed(text), options: options) }
+        guard let captionText = searcher.captionText else { throw APIError.captionsUnavailable(path: options.path.rawValue) }
+        // The sentence encoder runs on the bounded blocking queue, beside (not in) the CLIP query batcher.
+        let captionVector = try await decodes.run { captionText.embed(text: text) }
+        let query = EmbeddedQuery(clip: options.path == .caption ? nil : await batcher.embed(text), caption: captionVector)
+        return try await searcher.search(query: query, limit: options.limit, offset: options.offset, path: options.path,
+                                         minScore: options.minScore, ef: options.ef).map(result)
     }
 
     public func search(imageBytes: [UInt8], options: SearchOptions) async throws -> [SearchResult] {
@@ -121,11 +129,13 @@ public final class LibraryService: @unchecked Sendable {
 
     func search(vector: [Float], options: SearchOptions, excluding: Int64? = nil) async throws -> [SearchResult] {
         try await searcher.search(vector: vector, limit: options.limit, offset: options.offset, minScore: options.minScore,
-                                  excluding: excluding, ef: options.ef).map { hit in
-            let image = info(for: hit.image)
-            return SearchResult(id: hit.id, path: image.path, score: hit.score, width: hit.width, height: hit.height,
-                                thumbnailURL: image.thumbnailURL, url: image.url)
-        }
+                                  excluding: excluding, ef: options.ef).map(result)
+    }
+
+    func result(_ hit: SearchHit) -> SearchResult {
+        let image = info(for: hit.image)
+        return SearchResult(id: hit.id, path: image.path, score: hit.score, width: hit.width, height: hit.height,
+                            thumbnailURL: image.thumbnailURL, url: image.url, caption: hit.caption)
     }
 
     /// Decodes an uploaded image in memory (never through the file system) and embeds it.

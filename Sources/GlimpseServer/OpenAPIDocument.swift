@@ -53,7 +53,8 @@ public enum OpenAPIDocument {
         "operationId": "searchText", "summary": "Search by text",
         "parameters": [
           {"name": "q", "in": "query", "required": true, "description": "What to look for", "schema": {"type": "string"}},
-          {"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"}, {"$ref": "#/components/parameters/MinScore"}, {"$ref": "#/components/parameters/Ef"}
+          {"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"}, {"$ref": "#/components/parameters/MinScore"}, {"$ref": "#/components/parameters/Ef"},
+          {"$ref": "#/components/parameters/Path"}
         ],
         "responses": {
           "200": {"$ref": "#/components/responses/Search"},
@@ -201,6 +202,7 @@ public enum OpenAPIDocument {
       "Limit": {"name": "limit", "in": "query", "description": "Results per page (default 30)", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
       "Offset": {"name": "offset", "in": "query", "description": "Results to skip (paging)", "schema": {"type": "integer", "minimum": 0, "maximum": 10000}},
       "MinScore": {"name": "min_score", "in": "query", "description": "Only results with at least this cosine similarity", "schema": {"type": "number", "minimum": -1, "maximum": 1}},
+      "Path": {"name": "path", "in": "query", "description": "How a text query finds images: clip (image embeddings, default), caption (the captions' sentence embeddings) or hybrid (both rankings fused by reciprocal rank); caption and hybrid need a library indexed with --captions (see /api/info search_paths)", "schema": {"type": "string", "enum": ["clip", "caption", "hybrid"], "default": "clip"}},
       "Ef": {"name": "ef", "in": "query", "description": "Candidates an approximate (HNSW) search considers: higher finds more of the true nearest, slower", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}
     },
     "requestBodies": {
@@ -234,7 +236,8 @@ public enum OpenAPIDocument {
           "limit": {"type": "integer", "minimum": 1, "maximum": 500},
           "offset": {"type": "integer", "minimum": 0, "maximum": 10000},
           "min_score": {"type": "number", "minimum": -1, "maximum": 1},
-          "ef": {"type": "integer", "minimum": 1, "maximum": 1000}
+          "ef": {"type": "integer", "minimum": 1, "maximum": 1000},
+          "path": {"type": "string", "enum": ["clip", "caption", "hybrid"], "description": "Text queries only (see the path parameter)"}
         }
       },
       "SearchResult": {
@@ -247,7 +250,8 @@ public enum OpenAPIDocument {
           "width": {"type": "integer"},
           "height": {"type": "integer"},
           "thumbnail_url": {"type": "string"},
-          "url": {"type": "string"}
+          "url": {"type": "string"},
+          "caption": {"type": "string", "description": "The image's caption, when the library has one"}
         }
       },
       "SearchResponse": {
@@ -276,7 +280,7 @@ public enum OpenAPIDocument {
       },
       "LibraryInfo": {
         "type": "object",
-        "required": ["status", "images", "model", "text_model", "dimension", "index_kind", "version"],
+        "required": ["status", "images", "model", "text_model", "dimension", "index_kind", "version", "captions", "search_paths"],
         "properties": {
           "status": {"type": "string"},
           "images": {"type": "integer"},
@@ -284,7 +288,9 @@ public enum OpenAPIDocument {
           "text_model": {"type": "string", "description": "The model text queries are encoded with (serve --text-model), else the library's own"},
           "dimension": {"type": "integer"},
           "index_kind": {"type": "string"},
-          "version": {"type": "string"}
+          "version": {"type": "string"},
+          "captions": {"type": "integer", "description": "Images with a caption"},
+          "search_paths": {"type": "array", "items": {"type": "string", "enum": ["clip", "caption", "hybrid"]}, "description": "The paths text searches can take on this server"}
         }
       },
       "IndexStatus": {

@@ -1,4 +1,5 @@
 import Foundation
+import GlimpseEngine
 import Hummingbird
 
 /// Reading parameters and bodies from requests, each bad input turned into an `APIError` that names it.
@@ -27,18 +28,26 @@ enum RequestParsing {
         return value
     }
 
-    static func options(limit: String?, offset: String?, minScore: String?, ef: String? = nil,
+    static func options(limit: String?, offset: String?, minScore: String?, ef: String? = nil, path: String? = nil,
                         configuration: ServerConfiguration) throws -> SearchOptions {
         SearchOptions(limit: try integer("limit", limit, range: 1...configuration.maxLimit) ?? configuration.defaultLimit,
                       offset: try integer("offset", offset, range: 0...10_000) ?? 0,
-                      minScore: try score(minScore), ef: try integer("ef", ef, range: 1...1000))
+                      minScore: try score(minScore), ef: try integer("ef", ef, range: 1...1000), path: try searchPath(path))
+    }
+
+    static func searchPath(_ raw: String?) throws -> SearchPath {
+        guard let raw else { return .clip }
+        guard let path = SearchPath(rawValue: raw) else {
+            throw APIError.badParameter(name: "path", value: raw, reason: "must be clip, caption or hybrid")
+        }
+        return path
     }
 
     static func options(_ request: Request, configuration: ServerConfiguration) throws -> SearchOptions {
         let query = request.uri.queryParameters
         return try options(limit: query["limit"].map(String.init), offset: query["offset"].map(String.init),
                            minScore: query["min_score"].map(String.init), ef: query["ef"].map(String.init),
-                           configuration: configuration)
+                           path: query["path"].map(String.init), configuration: configuration)
     }
 
     /// The whole body, refusing more than the upload limit.

@@ -8,9 +8,11 @@ public struct SearchResult: Codable, Sendable, Equatable {
     public let height: Int
     public let thumbnailURL: String
     public let url: String
+    /// The image's caption, when the library has one for it.
+    public let caption: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, path, score, width, height, url
+        case id, path, score, width, height, url, caption
         case thumbnailURL = "thumbnail_url"
     }
 }

@@ -121,6 +121,8 @@ dialog::backdrop { background: rgba(5,7,12,.75); backdrop-filter: blur(4px); }
     </form>
   </div>
   <div class="controls">
+    <label for="searchPath" id="searchPathLabel" hidden>Search by <select id="searchPath" title="How a description finds images">
+      <option value="clip">image (CLIP)</option><option value="caption">caption</option><option value="hybrid">both (hybrid)</option></select></label>
     <label for="minScore">Min. score <input type="range" id="minScore" min="-0.2" max="0.5" step="0.01" value="-0.2" aria-describedby="minScoreValue"> <output id="minScoreValue">off</output></label>
     <span id="status" role="status" aria-live="polite"></span>
   </div>
@@ -200,6 +202,9 @@ async function loadInfo() {
     const info = await api("/api/info");
     $("libraryLine").textContent = `${info.images.toLocaleString()} images · model ${info.model} · type a description, or drop or paste an image anywhere.`;
     setStatus(`${info.images.toLocaleString()} images · ${info.model}`);
+    const paths = info.search_paths || ["clip"];
+    $("searchPathLabel").hidden = paths.length < 2;
+    for (const option of $("searchPath").options) option.disabled = !paths.includes(option.value);
     const examples = ["a dog on the beach", "city at night", "a cup of coffee", "mountains with snow", "a rocket launch"];
     $("examples").replaceChildren(...examples.map((e) => { const b = document.createElement("button"); b.type = "button"; b.textContent = e;
       b.onclick = () => { $("q").value = e; startText(); }; return b; }));
@@ -239,7 +244,7 @@ async function loadMore() {
   const ms = minScore(); if (ms !== null) params.set("min_score", ms);
   try {
     let data;
-    if (state.mode === "text") { params.set("q", state.q); data = await api("/api/search?" + params); }
+    if (state.mode === "text") { params.set("q", state.q); if ($("searchPath").value !== "clip") params.set("path", $("searchPath").value); data = await api("/api/search?" + params); }
     else if (state.mode === "similar") { data = await api(`/api/images/${state.similarId}/similar?` + params); }
     else { const form = new FormData(); form.append("image", state.blob, state.blobName); data = await api("/api/search/image?" + params, { method: "POST", body: form }); }
     if (seq !== state.seq) return;
@@ -270,7 +275,8 @@ function render(results) {
     img.loading = "lazy"; img.decoding = "async"; img.alt = item.path; img.src = withToken(item.thumbnail_url);
     img.onload = () => img.classList.add("loaded");
     const score = document.createElement("span"); score.className = "score"; score.textContent = item.score.toFixed(3);
-    const name = document.createElement("span"); name.className = "name"; name.textContent = item.path;
+    const name = document.createElement("span"); name.className = "name"; name.textContent = item.caption ? `${item.caption} — ${item.path}` : item.path;
+    if (item.caption) card.title = item.caption;
     card.append(img, score, name);
     card.onclick = () => openViewer(index);
     fragment.append(card);
@@ -283,7 +289,7 @@ function openViewer(index) {
   current = index;
   $("viewerImg").src = withToken(item.thumbnail_url);
   const full = new Image(); full.onload = () => { if (current === index) $("viewerImg").src = full.src; }; full.src = withToken(item.url);
-  $("viewerImg").alt = item.path; $("viewerPath").textContent = item.path;
+  $("viewerImg").alt = item.caption || item.path; $("viewerPath").textContent = item.caption ? `${item.path} — “${item.caption}”` : item.path;
   $("viewerScore").textContent = item.score.toFixed(4); $("viewerSize").textContent = `${item.width} × ${item.height}`; $("viewerId").textContent = item.id;
   $("original").href = withToken(item.url);
   $("prev").disabled = index === 0; $("next").disabled = index >= state.items.length - 1;
@@ -302,6 +308,7 @@ $("q").addEventListener("keydown", (e) => {
   if (e.key === "ArrowDown") { const first = $("grid").firstElementChild; if (first) { e.preventDefault(); first.focus(); } }
 });
 $("minScore").addEventListener("input", () => { const v = minScore(); $("minScoreValue").textContent = v === null ? "off" : v.toFixed(2); });
+$("searchPath").addEventListener("change", () => { if (state.mode === "text") { reset("text"); loadMore(); } });
 $("minScore").addEventListener("change", () => { if (state.mode !== "none") { const mode = state.mode; reset(mode); loadMore(); } });
 $("pick").onclick = () => $("file").click();
 $("file").onchange = () => { const f = $("file").files[0]; if (f) startImage(f, f.name); $("file").value = ""; };

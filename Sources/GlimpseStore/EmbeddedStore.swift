@@ -96,6 +96,12 @@ public final class EmbeddedStore: ImageStore, @unchecked Sendable {
     public func saveCaptions(_ captions: [ImageCaption]) async throws { try library.saveCaptions(captions) }
     public func captions(ids: [Int64]) async throws -> [Int64: String] { try library.captions(ids: ids) }
     public func captionCount() async throws -> Int { try library.captionCount() }
+    public func captionEmbeddings(ids: [Int64]) async throws -> [Int64: [Float]] {
+        let wanted = Set(ids), read = try library.captionEmbeddings()
+        var out: [Int64: [Float]] = [:]
+        for (id, vector) in zip(read.ids, read.vectors) where wanted.contains(id) { out[id] = vector }
+        return out
+    }
 
     /// Exact search over the caption embeddings, read again from SQLite whenever the library changed since.
     public func nearestCaptions(to vector: [Float], k: Int, minScore: Float?) async throws -> [ScoredImage] {

@@ -76,6 +76,8 @@ public protocol ImageStore: AnyObject, Sendable {
     func saveCaptions(_ captions: [ImageCaption]) async throws
     /// The current captions of these images (images without one are absent).
     func captions(ids: [Int64]) async throws -> [Int64: String]
+    /// The sentence embeddings of these images' current captions (images without one are absent).
+    func captionEmbeddings(ids: [Int64]) async throws -> [Int64: [Float]]
     /// How many images have a current caption.
     func captionCount() async throws -> Int
     /// The `k` images whose caption embeddings are nearest to `vector`, best first (exact search).

@@ -613,6 +613,19 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
         }
     }
 
+    public func captionEmbeddings(ids: [Int64]) async throws -> [Int64: [Float]] {
+        guard !ids.isEmpty else { return [:] }
+        return try await run { [self] connection in
+            var out: [Int64: [Float]] = [:]
+            let rows = try await connection.query("""
+                SELECT c.image_id, c.embedding::float4[] FROM \(unescaped: table("caption")) c JOIN \(unescaped: table("image")) i ON i.id = c.image_id
+                WHERE c.content_hash = i.content_hash AND c.image_id = ANY(\(ids)::int8[])
+                """, logger: logger)
+            for try await (id, vector) in rows.decode((Int64, [Float]).self) { out[id] = vector }
+            return out
+        }
+    }
+
     public func captionCount() async throws -> Int {
         try await run { [self] connection in
             Int(try await connection.query("""

@@ -7,5 +7,5 @@ struct Glimpse: AsyncParsableCommand {
         abstract: "Semantic image search: CLIP embeddings computed natively, no Python at run time.",
         version: "0.1.0",
         subcommands: [IndexCommand.self, SearchCommand.self, ServeCommand.self, ExportCommand.self, ImportCommand.self,
-                      EmbedCommand.self, CaptionCommand.self, TokenizeCommand.self, ModelCommand.self])
+                      EmbedCommand.self, CaptionCommand.self, EvalCommand.self, TokenizeCommand.self, ModelCommand.self])
 }

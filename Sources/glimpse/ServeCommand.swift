@@ -88,10 +88,16 @@ struct ServeCommand: AsyncParsableCommand {
         if uploadsDirectory == nil, let embedded = store as? EmbeddedStore {
             uploadsDirectory = (embedded.library.directory as NSString).appendingPathComponent("uploads")
         }
+        // Caption and hybrid search when the library has captions; a sentence model that cannot be loaded only
+        // leaves those paths off.
+        var captionText: (any TextEncoder)?
+        do { captionText = try await CaptionModels.storeSentenceEncoder(store) } catch {
+            FileHandle.standardError.write(Data("warning: caption search is off: \(error)\n".utf8))
+        }
         let service: LibraryService
         do {
             service = try await LibraryService(store: store, embedder: embedder, modelName: modelName, textModelName: opened.textModelName,
-                                               uploadsDirectory: uploadsDirectory, configuration: configuration)
+                                               captionText: captionText, uploadsDirectory: uploadsDirectory, configuration: configuration)
         } catch {
             await store.close()
             throw CLIError("\(error)")

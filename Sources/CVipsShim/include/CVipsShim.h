@@ -91,6 +91,10 @@ char *glimpse_vips_take_error(void);
 int glimpse_vips_rgb_to_jpeg_thumbnail(const unsigned char *rgb, int width, int height, int max_side,
                                        int quality, void **out, size_t *length);
 
+/// Renders an SVG document (Glimpse's own charts; librsvg through libvips) to PNG at `dpi` (72 = one pixel per
+/// SVG unit). `*out` is g_malloc'd (free with glimpse_vips_free). Returns 0 on success, -1 on failure.
+int glimpse_vips_svg_to_png(const char *svg, size_t svg_length, double dpi, void **out, size_t *length);
+
 #ifdef __cplusplus
 }
 #endif
