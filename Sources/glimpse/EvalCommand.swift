@@ -92,8 +92,7 @@ struct EvalCommand: AsyncParsableCommand {
 
         let modelName = ModelLocator.modelName(option: modelOptions.model)
         let folder = library ?? Self.cacheFolder(dataset: dataset, images: imagesRoot, model: modelName)
-        var options = LibraryOptions()
-        options.library = folder
+        let options = try LibraryOptions.parse(["--library", folder])
         let opened = try await OpenedLibrary.open(options, create: true, modelOptions: modelOptions, textModel: textModelOptions.name)
         let store = opened.store
         let report: EvalReport

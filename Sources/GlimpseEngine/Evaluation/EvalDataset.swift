@@ -113,23 +113,17 @@ public struct EvalDataset: Sendable, Equatable {
                 }
                 names[id] = name
             }
-            var pairs: [(String, String)] = []
+            // As torchvision's CocoCaptions, which clip_benchmark uses: images by ascending id, each with its
+            // annotations in file order.
+            var captionsOf: [Int: [String]] = [:]
             for annotation in annotations {
                 guard let id = (annotation["image_id"] as? NSNumber)?.intValue, let caption = annotation["caption"] as? String else {
                     throw EvalDatasetError(file: file, "an annotation lacks \"image_id\" or \"caption\"")
                 }
-                guard let name = names[id] else { throw EvalDatasetError(file: file, "annotation for unknown image_id \(id)") }
-                pairs.append((name, caption.trimmingCharacters(in: .whitespacesAndNewlines)))
+                guard names[id] != nil else { throw EvalDatasetError(file: file, "annotation for unknown image_id \(id)") }
+                captionsOf[id, default: []].append(caption.trimmingCharacters(in: .whitespacesAndNewlines))
             }
-            // Images in the order the file lists them, as clip_benchmark's CocoCaptions does.
-            var dataset = grouping(pairs)
-            let order = images.compactMap { ($0["file_name"] as? String) }.filter { dataset.images.contains($0) }
-            let position = Dictionary(uniqueKeysWithValues: dataset.images.enumerated().map { ($1, $0) })
-            let remap = order.map { position[$0]! }
-            var inverse = [Int](repeating: 0, count: remap.count)
-            for (new, old) in remap.enumerated() { inverse[old] = new }
-            dataset = EvalDataset(images: order, captions: dataset.captions, captionImage: dataset.captionImage.map { inverse[$0] })
-            return dataset
+            return grouping(names.keys.sorted().flatMap { id in (captionsOf[id] ?? []).map { (names[id]!, $0) } })
         }
         var pairs: [(String, String)] = []
         for image in images {
