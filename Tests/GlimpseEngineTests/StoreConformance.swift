@@ -52,6 +52,95 @@ final class StoreConformance: @unchecked Sendable {
         return FileManager.default.fileExists(atPath: top) ? top : folder + "/sub/" + name
     }
 
+    // MARK: Captions
+
+    static let captionModel = try! ModelLoader.load(directory: fixtures + "/models/vit-gpt2-tiny")
+    static let sentenceModel = try! ModelLoader.load(directory: fixtures + "/models/st-bert-mean-normalize")
+
+    func captionIndexer() async throws -> CaptionIndexer {
+        let captioner = try Captioner(model: Self.captionModel)
+        captioner.settings.numBeams = 1   // greedy: the parity tests cover beam search
+        let sentences = Self.sentenceModel.textEncoder!
+        try await store.bindCaptionModels(CaptionBinding(
+            captionModel: "vit-gpt2-tiny", sentenceModel: "st-bert-mean-normalize",
+            sentenceFingerprint: try ModelFingerprint.of(directory: Self.sentenceModel.directory), dimension: sentences.textEmbeddingDimension))
+        return CaptionIndexer(store: store, captioner: captioner, sentences: sentences, batchSize: 4)
+    }
+
+    func captionsAreIncrementalAndFollowTheirImages() async throws {
+        _ = try await index()
+        let first = try await captionIndexer().run()
+        XCTAssertEqual(first.captioned, photos.count)
+        XCTAssertEqual(first.failed, [])
+        var count = try await store.captionCount()
+        XCTAssertEqual(count, photos.count)
+        let again = try await captionIndexer().run()
+        XCTAssertEqual(again.captioned, 0, "a re-run captions only what is new or changed")
+
+        // A move keeps the caption; a changed file gets a new one; a removed file takes its caption along.
+        let moved = try await store.image(path: path("rocket_444.jpg"))!
+        let movedCaption = try await store.captions(ids: [moved.id!])[moved.id!]
+        XCTAssertNotNil(movedCaption)
+        try FileManager.default.moveItem(atPath: path("rocket_444.jpg"), toPath: folder + "/sub/renamed-rocket.jpg")
+        let changed = path("camera_gray.jpg")
+        try FileManager.default.removeItem(atPath: changed)
+        try FileManager.default.copyItem(atPath: Self.fixtures + "/images/moon_gray.png", toPath: changed)
+        try FileManager.default.removeItem(atPath: path("coffee_lossy.webp"))
+        let summary = try await index()
+        XCTAssertEqual([summary.moved, summary.updated, summary.removed], [1, 1, 1])
+        let pending = try await store.imagesNeedingCaptions()
+        XCTAssertEqual(pending.map(\.path), [changed])
+        count = try await store.captionCount()
+        XCTAssertEqual(count, photos.count - 2, "the changed image's old caption no longer counts, the removed one's is gone")
+        let afterMove = try await store.captions(ids: [moved.id!])[moved.id!]
+        XCTAssertEqual(afterMove, movedCaption)
+        let third = try await captionIndexer().run()
+        XCTAssertEqual(third.captioned, 1)
+        count = try await store.captionCount()
+        XCTAssertEqual(count, photos.count - 1)
+
+        // Another sentence encoder is refused: its vectors would not compare with the stored ones.
+        do {
+            try await store.bindCaptionModels(CaptionBinding(captionModel: "vit-gpt2-tiny", sentenceModel: "other",
+                                                             sentenceFingerprint: "different", dimension: 32))
+            XCTFail("a second sentence model was accepted")
+        } catch let error as StoreError {
+            guard case .captionModelMismatch = error else { return XCTFail("\(error)") }
+        }
+    }
+
+    func everySearchPathFindsCaptionedImages() async throws {
+        _ = try await index()
+        _ = try await captionIndexer().run()
+        let searcher = Searcher(store: store, embedder: Self.embedder, captionText: Self.sentenceModel.textEncoder)
+        // Each image's own caption, as a caption-path query, finds that image first.
+        let records = try await store.images(ids: try await store.fileStates().map(\.id))
+        let captions = try await store.captions(ids: Array(records.keys))
+        var distinct = 0
+        for (id, caption) in captions where !caption.trimmingCharacters(in: .whitespaces).isEmpty && captions.values.filter({ $0 == caption }).count == 1 {
+            let hits = try await searcher.search(text: caption, limit: 1, path: .caption)
+            XCTAssertEqual(hits.first?.id, id, "caption \(caption)")
+            XCTAssertEqual(hits.first?.caption, caption)
+            XCTAssertEqual(Double(hits.first?.score ?? 0), 1, accuracy: 1e-4)
+            distinct += 1
+        }
+        XCTAssertGreaterThan(distinct, 2)
+        for path in SearchPath.allCases {
+            let hits = try await searcher.search(text: "a rocket on a launch pad", limit: photos.count, path: path)
+            XCTAssertEqual(Set(hits.map(\.id)).count, photos.count, "\(path) ranks every image")
+            XCTAssertTrue(hits.allSatisfy { $0.caption != nil }, "\(path) results carry captions")
+            let page = try await searcher.search(text: "a rocket on a launch pad", limit: 2, offset: 2, path: path)
+            XCTAssertEqual(page.map(\.id), Array(hits[2..<4].map(\.id)), "\(path) pages")
+        }
+        // Without captions' sentence model, the caption paths are a clear error, not an empty result.
+        do {
+            _ = try await Searcher(store: store, embedder: Self.embedder).search(text: "rocket", limit: 1, path: .hybrid)
+            XCTFail("hybrid ran without a sentence model")
+        } catch let error as SearchError {
+            guard case .noCaptions = error else { return XCTFail("\(error)") }
+        }
+    }
+
     func indexThenSearchByImageAndText() async throws {
         let summary = try await index()
         XCTAssertEqual(summary.added, photos.count)

@@ -29,6 +29,8 @@ class StoreConformanceTestCase: XCTestCase, @unchecked Sendable {
     func testShardWorkersTogetherGiveExactlyTheUnion() async throws { try await suite().shardWorkersTogetherGiveExactlyTheUnion() }
     func testOverlappingWorkersNeverDoubleInsert() async throws { try await suite().overlappingWorkersNeverDoubleInsert() }
     func testWritesThroughOneConnectionAreSeenByAnother() async throws { try await suite().writesThroughOneConnectionAreSeenByAnother() }
+    func testCaptionsAreIncrementalAndFollowTheirImages() async throws { try await suite().captionsAreIncrementalAndFollowTheirImages() }
+    func testEverySearchPathFindsCaptionedImages() async throws { try await suite().everySearchPathFindsCaptionedImages() }
     func testEveryImageCopiesIntoAnotherStore() async throws {
         let suite = try await suite()
         try await suite.everyImageCopiesIntoAnotherStore(try await makeOpener()())
@@ -91,7 +93,7 @@ final class PostgresStoreConformanceTests: StoreConformanceTestCase, @unchecked 
         async let b = opened.open(url)
         let (first, second) = try await (a, b)
         let applied = try await first.appliedMigrations()
-        XCTAssertEqual(applied, ["v1: images, thumbnails, roots and settings"])
+        XCTAssertEqual(applied, ["v1: images, thumbnails, roots and settings", "v2: captions"])
         let again = try await second.appliedMigrations()
         XCTAssertEqual(again, applied)
     }
