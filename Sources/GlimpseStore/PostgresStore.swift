@@ -103,6 +103,14 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
             throw describe(error)
         } catch let error as StoreError {
             throw error
+        } catch let error as PostgresTransactionError {
+            // What failed inside a transaction (a refused model binding, a query), not the transaction wrapper.
+            switch error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError {
+            case let inner as StoreError: throw inner
+            case let inner as PSQLError: throw describe(inner)
+            case let inner?: throw StoreError.queryFailed(location: location, reason: "\(inner)")
+            case nil: throw StoreError.queryFailed(location: location, reason: "transaction failed")
+            }
         } catch {
             throw StoreError.unavailable(location: location, reason: "\(error)")
         }
