@@ -21,7 +21,8 @@ struct ServerFixture {
     var library: Library { store.library }
     let service: LibraryService
 
-    init(configuration: ServerConfiguration = ServerConfiguration(), thumbnails: Bool = true) async throws {
+    /// With `captions`, every image is captioned (fixture captioner, greedy) and the server searches every path.
+    init(configuration: ServerConfiguration = ServerConfiguration(), thumbnails: Bool = true, captions: Bool = false) async throws {
         root = NSTemporaryDirectory() + "glimpse-server-\(UUID().uuidString)"
         folder = root + "/photos"
         try FileManager.default.createDirectory(atPath: folder + "/sub", withIntermediateDirectories: true)
@@ -37,7 +38,17 @@ struct ServerFixture {
         if thumbnails { indexer.thumbnails = ThumbnailWriter() }
         _ = try await indexer.index(roots: [folder])
         try LibraryIndex(library: store.library).checkpoint()
-        service = try await LibraryService(store: store, embedder: embedder, modelName: "clip-tiny-f32",
+        var captionText: (any TextEncoder)?
+        if captions {
+            let sentences = try ModelLoader.load(directory: Self.fixtures + "/models/st-bert-mean-normalize")
+            let captioner = try Captioner(model: ModelLoader.load(directory: Self.fixtures + "/models/vit-gpt2-tiny"))
+            captioner.settings.numBeams = 1
+            try await store.bindCaptionModels(CaptionBinding(captionModel: "vit-gpt2-tiny", sentenceModel: "st-bert-mean-normalize",
+                                                             sentenceFingerprint: "fixture", dimension: sentences.textEncoder!.textEmbeddingDimension))
+            _ = try await CaptionIndexer(store: store, captioner: captioner, sentences: sentences.textEncoder!).run()
+            captionText = sentences.textEncoder
+        }
+        service = try await LibraryService(store: store, embedder: embedder, modelName: "clip-tiny-f32", captionText: captionText,
                                            uploadsDirectory: root + "/library/uploads", configuration: configuration)
     }
 
