@@ -97,6 +97,8 @@ struct EvalCommand: AsyncParsableCommand {
         let store = opened.store
         let report: EvalReport
         do {
+            // The reference decode (no JPEG shrink-on-load): published numbers are measured on exact pixels.
+            opened.embedder.fastDecode = false
             let indexer = Indexer(store: store, embedder: opened.embedder)
             indexer.progress = ProgressBar(label: "indexing")
             let indexed = try await indexer.index(roots: imagePaths)
