@@ -24,6 +24,10 @@ struct CaptionBenchmark: ParsableCommand {
         } } } }
         let reference = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model + "/bench_reference.json")))) as? [String: [[Int]]]
         var result: [String: Any] = ["images": images, "max_length": maxLength, "precision": precision.rawValue]
+        // The encoder alone (all images in one batch), to tell encoding from decoding.
+        let encode = { _ = pixels.withUnsafeBufferPointer { captioner.encoder.encode(pixels: $0.baseAddress!, batch: images) } }
+        encode()
+        result["encoder_ms_per_image"] = (median((0..<runs).map { _ in seconds(encode) }) / Double(images) * 1e5).rounded() / 100
         for (name, beams) in [("greedy", 1), ("beam4", 4)] {
             var settings = captioner.generation
             settings.numBeams = beams; settings.maxLength = maxLength; settings.maxNewTokens = nil

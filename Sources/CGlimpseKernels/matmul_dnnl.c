@@ -148,3 +148,12 @@ void glimpse_matmul_destroy(glimpse_matmul *m) {
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
+
+int glimpse_cpu_has_avx2_fma(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}

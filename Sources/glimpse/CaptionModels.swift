@@ -17,7 +17,8 @@ enum CaptionModels {
                      maxPixels: Int) async throws -> CaptionIndexer {
         let (captionName, model) = try await CaptionModelName.load(captionModel)
         let captioner: Captioner
-        do { captioner = try Captioner(model: model, decoder: ImageDecoder(maxPixels: maxPixels)) } catch {
+        // Shrink-on-load, as for embeddings: the encoder sees 224×224 (or so) pixels whatever the photo's size.
+        do { captioner = try Captioner(model: model, decoder: ImageDecoder(maxPixels: maxPixels), fastDecode: true) } catch {
             throw CLIError("cannot caption with \(captionName): \(error)")
         }
         try generation.apply(to: &captioner.settings)

@@ -36,6 +36,9 @@ glimpse_matmul *glimpse_matmul_create(const float *weight, const float *bias, lo
 /// Returns 0 on success.
 int glimpse_matmul_run(glimpse_matmul *m, float *out, const float *inp, long M);
 void glimpse_matmul_destroy(glimpse_matmul *m);
+
+/// 1 when the CPU has AVX2 and FMA (oneDNN then runs its AVX2 or AVX-512 kernels).
+int glimpse_cpu_has_avx2_fma(void);
 #endif
 
 #ifndef CGLIMPSE_DISTANCE_H

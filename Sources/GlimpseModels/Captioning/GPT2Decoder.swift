@@ -121,29 +121,30 @@ public final class GPT2Decoder: CaptionDecoder, @unchecked Sendable {
         lmHead.prepare(precision)
     }
 
-    public func session(encoderStates: UnsafePointer<Float>, tokens S: Int, rows R: Int, capacity: Int) -> any DecoderSession {
-        GPT2Session(decoder: self, encoderStates: encoderStates, encoderTokens: S, rows: R, capacity: min(capacity, config.maxPositions))
+    public func session(encoderStates: UnsafePointer<Float>, tokens S: Int, images I: Int, rowsPerImage R: Int, capacity: Int) -> any DecoderSession {
+        GPT2Session(decoder: self, encoderStates: encoderStates, encoderTokens: S, images: I, rowsPerImage: R,
+                    capacity: min(capacity, config.maxPositions))
     }
 }
 
-/// R sequences decoded against one image: per block a self-attention cache (R, capacity, 2C) of [k | v] rows and the
-/// image's cross-attention [k | v] (S, 2C).
+/// I·R sequences decoded against I images: per block a self-attention cache (I·R, capacity, 2C) of [k | v] rows and
+/// the images' cross-attention [k | v] (I, S, 2C).
 final class GPT2Session: DecoderSession {
     let decoder: GPT2Decoder
-    let rows: Int, capacity: Int, encoderTokens: Int
+    let rows: Int, rowsPerImage: Int, capacity: Int, encoderTokens: Int
     private(set) var length = 0
-    private var cache: [FloatBuffer]        // per block (R, capacity, 2C)
-    private let crossKeyValues: [FloatBuffer]  // per block (S, 2C)
+    private var cache: [FloatBuffer]        // per block (I·R, capacity, 2C)
+    private let crossKeyValues: [FloatBuffer]  // per block (I, S, 2C)
     // Step workspaces.
     private let x, normed, qkv, attended, projected, hidden: FloatBuffer
 
-    init(decoder: GPT2Decoder, encoderStates: UnsafePointer<Float>, encoderTokens S: Int, rows R: Int, capacity: Int) {
-        let config = decoder.config, C = config.hiddenSize
-        self.decoder = decoder; rows = R; self.capacity = capacity; encoderTokens = S
+    init(decoder: GPT2Decoder, encoderStates: UnsafePointer<Float>, encoderTokens S: Int, images I: Int, rowsPerImage: Int, capacity: Int) {
+        let config = decoder.config, C = config.hiddenSize, R = I * rowsPerImage
+        self.decoder = decoder; rows = R; self.rowsPerImage = rowsPerImage; self.capacity = capacity; encoderTokens = S
         cache = decoder.blocks.map { _ in FloatBuffer(count: R * capacity * 2 * C, zeroed: false) }
         crossKeyValues = decoder.blocks.map { block in
-            let kv = FloatBuffer(count: S * 2 * C, zeroed: false)
-            block.crossKeyValue!.forward(kv.pointer, encoderStates, rows: S)
+            let kv = FloatBuffer(count: I * S * 2 * C, zeroed: false)
+            block.crossKeyValue!.forward(kv.pointer, encoderStates, rows: I * S)
             return kv
         }
         x = FloatBuffer(count: R * C, zeroed: false); normed = FloatBuffer(count: R * C, zeroed: false)
@@ -178,8 +179,9 @@ final class GPT2Session: DecoderSession {
             // Cross-attention to the image.
             block.normCross.apply(normed.pointer, x.pointer, rows: R, eps: eps)
             block.crossQuery!.forward(qkv.pointer, normed.pointer, rows: R)
-            let image = UnsafePointer(crossKeyValues[index].pointer)
-            attend(queries: qkv.pointer, queryStride: C, keyValues: { _ in image }, keys: encoderTokens, heads: H, headDim: D, scale: scale)
+            let images = UnsafePointer(crossKeyValues[index].pointer), perImage = rowsPerImage, imageSize = encoderTokens * 2 * C
+            attend(queries: qkv.pointer, queryStride: C, keyValues: { r in images + (r / perImage) * imageSize }, keys: encoderTokens,
+                   heads: H, headDim: D, scale: scale)
             block.crossOut!.forward(projected.pointer, attended.pointer, rows: R)
             addInPlace(x.pointer, projected.pointer, count: R * C)
             // MLP.

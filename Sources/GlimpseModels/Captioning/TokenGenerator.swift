@@ -25,97 +25,37 @@ public struct TokenGenerator: Sendable {
         public var description: String { "the model names no decoder_start_token_id or bos_token_id to start captions from" }
     }
 
-    /// Decodes from `session` (R = numBeams rows against one image).
-    public func generate(_ makeSession: (_ rows: Int, _ capacity: Int) -> any DecoderSession) throws -> GeneratedSequence {
+    /// Decodes `images` inputs together: one session of `images × numBeams` rows (image i owns rows
+    /// i·numBeams ..< (i+1)·numBeams), so that each step reads the decoder's weights once for every image. Each
+    /// image's search is independent and exactly the one transformers runs for it alone; an image that finished
+    /// early keeps being fed a token (its rows are ignored) until all are done.
+    public func generate(images: Int, _ makeSession: (_ rows: Int, _ capacity: Int) -> any DecoderSession) throws -> [GeneratedSequence] {
         guard let start = config.startTokenId else { throw GenerationError.noStartToken }
-        let maxLength = config.effectiveMaxLength
-        if maxLength <= 1 { return GeneratedSequence(ids: [start], score: nil) }
-        let session = makeSession(config.numBeams, maxLength)
-        return config.numBeams == 1 ? greedy(session, start: start, maxLength: maxLength)
-                                    : beamSearch(session, start: start, maxLength: maxLength)
+        let maxLength = config.effectiveMaxLength, R = config.numBeams
+        var searches: [any SearchState] = (0..<images).map { _ -> any SearchState in
+            if R == 1 { return GreedySearch(generator: self, start: start, maxLength: maxLength) }
+            return BeamSearch(generator: self, start: start, maxLength: maxLength)
+        }
+        guard images > 0, searches.contains(where: { !$0.finished }) else { return searches.map { $0.result } }
+        let session = makeSession(images * R, maxLength)
+        while searches.contains(where: { !$0.finished }) {
+            let tokens = searches.flatMap { $0.finished ? [Int](repeating: start, count: R) : $0.nextTokens }
+            let logits = session.step(tokens)
+            let V = logits.count / (images * R)
+            var sources = Array(0..<(images * R)), moved = false
+            for i in searches.indices where !searches[i].finished {
+                if let local = searches[i].advance(logits[(i * R * V)..<((i + 1) * R * V)], vocabulary: V) {
+                    for (r, source) in local.enumerated() where source != r { sources[i * R + r] = i * R + source; moved = true }
+                }
+            }
+            if moved { session.reorder(sources) }
+        }
+        return searches.map { $0.result }
     }
 
-    func greedy(_ session: any DecoderSession, start: Int, maxLength: Int) -> GeneratedSequence {
-        var ids = [start]
-        while ids.count < maxLength {
-            var scores = session.step([ids.last!])
-            process(&scores, sequence: ids)
-            let next = argmax(scores)
-            ids.append(next)
-            if config.eosTokenIds.contains(next) { break }
-        }
-        return GeneratedSequence(ids: ids, score: nil)
-    }
-
-    /// transformers' vectorised beam search (`GenerationMixin._beam_search`) for one input: running beams and
-    /// finished hypotheses each kept as `numBeams` slots.
-    func beamSearch(_ session: any DecoderSession, start: Int, maxLength: Int) -> GeneratedSequence {
-        let beams = config.numBeams, eos = Set(config.eosTokenIds)
-        let keep = max(2, 1 + config.eosTokenIds.count) * beams
-        let penalty = Float(config.lengthPenalty)
-        // Running beams: all start from the start token; only the first counts at step one.
-        var running = [[Int]](repeating: [start], count: beams)
-        var runningScores = [Float](repeating: Self.impossible, count: beams)
-        runningScores[0] = 0
-        var finished = [[Int]](repeating: [], count: beams)
-        var finishedScores = [Float](repeating: Self.impossible, count: beams)
-        var finishedReal = [Bool](repeating: false, count: beams)
-        var improvable = true
-        var length = 1   // tokens in every running beam
-
-        while true {
-            let logits = session.step(running.map { $0.last! })
-            let V = logits.count / beams
-            // Log-probabilities of every continuation, processed and added to the beam's score: (R, V).
-            var candidates = [Float](repeating: 0, count: beams * V)
-            for r in 0..<beams {
-                var row = logSoftmax(logits[(r * V)..<((r + 1) * V)])
-                process(&row, sequence: running[r])
-                let base = runningScores[r]
-                for v in 0..<V { candidates[r * V + v] = row[v] + base }
-            }
-            let top = topK(candidates, k: keep)   // indices into (R, V), best first
-            let topSequences = top.map { running[$0 / V] + [$0 % V] }
-            let topScores = top.map { candidates[$0] }
-            let hitsLimit = length + 1 >= maxLength
-            let stops = topSequences.map { hitsLimit || eos.contains($0.last!) }
-
-            // Finished hypotheses: the top `beams` candidates that stop, scored with the length penalty, compete
-            // with those already finished for the `beams` slots.
-            let lengthScale = Float(pow(Double(length + 1 - 1), Double(penalty)))
-            let full = finishedReal.allSatisfy { $0 } && config.earlyStopping == .always
-            var mergedSequences = finished, mergedScores = finishedScores, mergedReal = finishedReal
-            for k in 0..<keep {
-                let justFinished = k < beams && stops[k]
-                var score = topScores[k] / lengthScale
-                if full { score += Self.impossible }
-                if !justFinished { score += Self.impossible }
-                if !improvable { score = Self.impossible }
-                mergedSequences.append(topSequences[k]); mergedScores.append(score); mergedReal.append(justFinished)
-            }
-            let best = topK(mergedScores, k: beams)
-            finished = best.map { mergedSequences[$0] }
-            finishedScores = best.map { mergedScores[$0] }
-            finishedReal = best.map { mergedReal[$0] }
-
-            // Running beams for the next step: the best candidates that did not stop.
-            let runningScoresAll = zip(topScores, stops).map { $0 + ($1 ? Self.impossible : 0) }
-            let next = topK(runningScoresAll, k: beams)
-            running = next.map { topSequences[$0] }
-            runningScores = next.map { runningScoresAll[$0] }
-            length += 1
-
-            // Whether any running beam could still beat the worst finished hypothesis.
-            let hypotheticalLength = config.earlyStopping == .never && penalty > 0 ? maxLength - 1 : length - 1
-            let bestPossible = runningScores[0] / Float(pow(Double(hypotheticalLength), Double(penalty)))
-            let worstFinished = finishedReal.allSatisfy { $0 } ? finishedScores.min()! : Self.impossible
-            improvable = improvable && bestPossible > worstFinished
-            let openBeam = !(finishedReal.allSatisfy { $0 } && config.earlyStopping == .always)
-            let continuable = !stops.allSatisfy { $0 }
-            if !(improvable && openBeam && continuable) || length >= maxLength { break }
-            session.reorder(next.map { top[$0] / V })
-        }
-        return GeneratedSequence(ids: finished[0], score: finishedScores[0])
+    /// Decodes one input (R = numBeams rows).
+    public func generate(_ makeSession: (_ rows: Int, _ capacity: Int) -> any DecoderSession) throws -> GeneratedSequence {
+        try generate(images: 1, makeSession)[0]
     }
 
     /// transformers' logits processors, in its order, on one row's scores for the token after `sequence`.
@@ -176,4 +116,134 @@ func topK(_ x: [Float], k: Int) -> [Int] {
         if heap.count > k { heap.removeLast() }
     }
     return heap
+}
+
+/// One input's search, advanced one token at a time by `TokenGenerator.generate(images:)`.
+protocol SearchState {
+    var finished: Bool { get }
+    /// The token each of the input's rows is fed next.
+    var nextTokens: [Int] { get }
+    /// Takes the logits (R, V) of the input's rows; returns, when the search continues, which of its rows each row
+    /// continues from (nil: no reordering, or the search just finished).
+    mutating func advance(_ logits: ArraySlice<Float>, vocabulary V: Int) -> [Int]?
+    var result: GeneratedSequence { get }
+}
+
+/// Greedy decoding (transformers' `_sample` without sampling): the best-scoring token after the logits processors.
+struct GreedySearch: SearchState {
+    let generator: TokenGenerator
+    let maxLength: Int
+    var ids: [Int]
+    var finished: Bool
+
+    init(generator: TokenGenerator, start: Int, maxLength: Int) {
+        self.generator = generator; self.maxLength = maxLength; ids = [start]; finished = maxLength <= 1
+    }
+
+    var nextTokens: [Int] { [ids.last!] }
+
+    mutating func advance(_ logits: ArraySlice<Float>, vocabulary V: Int) -> [Int]? {
+        var scores = Array(logits)
+        generator.process(&scores, sequence: ids)
+        let next = argmax(scores)
+        ids.append(next)
+        finished = generator.config.eosTokenIds.contains(next) || ids.count >= maxLength
+        return nil
+    }
+
+    var result: GeneratedSequence { GeneratedSequence(ids: ids, score: nil) }
+}
+
+/// transformers' vectorised beam search (`GenerationMixin._beam_search`) for one input: `numBeams` running beams
+/// and `numBeams` slots of finished hypotheses.
+struct BeamSearch: SearchState {
+    let generator: TokenGenerator
+    let maxLength: Int, beams: Int, keep: Int
+    let eos: Set<Int>
+    let penalty: Float
+    var running: [[Int]]
+    var runningScores: [Float]
+    var finishedSequences: [[Int]]
+    var finishedScores: [Float]
+    var finishedReal: [Bool]
+    var improvable = true
+    var length = 1   // tokens in every running beam
+    var finished: Bool
+
+    init(generator: TokenGenerator, start: Int, maxLength: Int) {
+        let config = generator.config
+        self.generator = generator; self.maxLength = maxLength
+        beams = config.numBeams; eos = Set(config.eosTokenIds); penalty = Float(config.lengthPenalty)
+        keep = max(2, 1 + config.eosTokenIds.count) * beams
+        // All beams start from the start token; only the first counts at step one.
+        running = [[Int]](repeating: [start], count: beams)
+        runningScores = [Float](repeating: TokenGenerator.impossible, count: beams)
+        runningScores[0] = 0
+        finishedSequences = [[Int]](repeating: [], count: beams)
+        finishedScores = [Float](repeating: TokenGenerator.impossible, count: beams)
+        finishedReal = [Bool](repeating: false, count: beams)
+        finished = maxLength <= 1
+        if finished { finishedSequences[0] = [start] }
+    }
+
+    var nextTokens: [Int] { running.map { $0.last! } }
+
+    mutating func advance(_ logits: ArraySlice<Float>, vocabulary V: Int) -> [Int]? {
+        let impossible = TokenGenerator.impossible
+        let base = logits.startIndex
+        // Log-probabilities of every continuation, processed and added to the beam's score: (R, V).
+        var candidates = [Float](repeating: 0, count: beams * V)
+        for r in 0..<beams {
+            var row = logSoftmax(logits[(base + r * V)..<(base + (r + 1) * V)])
+            generator.process(&row, sequence: running[r])
+            let score = runningScores[r]
+            for v in 0..<V { candidates[r * V + v] = row[v] + score }
+        }
+        let top = topK(candidates, k: keep)   // indices into (R, V), best first
+        let topSequences = top.map { running[$0 / V] + [$0 % V] }
+        let topScores = top.map { candidates[$0] }
+        let hitsLimit = length + 1 >= maxLength
+        let stops = topSequences.map { hitsLimit || eos.contains($0.last!) }
+
+        // Finished hypotheses: the top `beams` candidates that stop, scored with the length penalty (generated
+        // tokens, the last one included), compete with those already finished for the `beams` slots.
+        let lengthScale = Float(pow(Double(length), Double(penalty)))
+        let full = finishedReal.allSatisfy { $0 } && generator.config.earlyStopping == .always
+        var mergedSequences = finishedSequences, mergedScores = finishedScores, mergedReal = finishedReal
+        for k in 0..<keep {
+            let justFinished = k < beams && stops[k]
+            var score = topScores[k] / lengthScale
+            if full { score += impossible }
+            if !justFinished { score += impossible }
+            if !improvable { score = impossible }
+            mergedSequences.append(topSequences[k]); mergedScores.append(score); mergedReal.append(justFinished)
+        }
+        let best = topK(mergedScores, k: beams)
+        finishedSequences = best.map { mergedSequences[$0] }
+        finishedScores = best.map { mergedScores[$0] }
+        finishedReal = best.map { mergedReal[$0] }
+
+        // Running beams for the next step: the best candidates that did not stop.
+        let runningScoresAll = zip(topScores, stops).map { $0 + ($1 ? impossible : 0) }
+        let next = topK(runningScoresAll, k: beams)
+        running = next.map { topSequences[$0] }
+        runningScores = next.map { runningScoresAll[$0] }
+        length += 1
+
+        // Whether any running beam could still beat the worst finished hypothesis (sticky once false).
+        let hypotheticalLength = generator.config.earlyStopping == .never && penalty > 0 ? maxLength - 1 : length - 1
+        let bestPossible = runningScores[0] / Float(pow(Double(hypotheticalLength), Double(penalty)))
+        let allFilled = finishedReal.allSatisfy { $0 }
+        let worstFinished = allFilled ? finishedScores.min()! : impossible
+        improvable = improvable && bestPossible > worstFinished
+        let openBeam = !(allFilled && generator.config.earlyStopping == .always)
+        let continuable = !stops.allSatisfy { $0 }
+        if !(improvable && openBeam && continuable) || length >= maxLength {
+            finished = true
+            return nil
+        }
+        return next.map { top[$0] / V }
+    }
+
+    var result: GeneratedSequence { GeneratedSequence(ids: finishedSequences[0], score: finishedScores[0]) }
 }

@@ -58,12 +58,9 @@ public final class VisionEncoderDecoder: ImageCaptioner, @unchecked Sendable {
             projection.forward(projected.pointer, states.pointer, rows: B * T)
             states = projected
         }
-        let C = projection?.outFeatures ?? E
-        let generator = TokenGenerator(config: settings)
-        return try (0..<B).map { b in
-            try generator.generate { rows, capacity in
-                decoder.session(encoderStates: states.pointer + b * T * C, tokens: T, rows: rows, capacity: capacity)
-            }
+        // All images decode together: each step reads the decoder's weights once for every image and beam.
+        return try TokenGenerator(config: settings).generate(images: B) { rows, capacity in
+            decoder.session(encoderStates: states.pointer, tokens: T, images: B, rowsPerImage: rows / B, capacity: capacity)
         }
     }
 }

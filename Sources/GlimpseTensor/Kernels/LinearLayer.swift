@@ -1,4 +1,6 @@
 import CGlimpseKernels
+import COpenBLAS
+import Foundation
 
 /// The numeric precision of matrix products.
 public enum Precision: String, Sendable, CaseIterable {
@@ -23,6 +25,28 @@ public final class LinearLayer: @unchecked Sendable {
 
     /// At most this many rows go through the few-rows kernel (memory-bound: a text query); more use a GEMM.
     public static let fewRowsLimit = 16
+
+    /// Which library runs Float32 GEMMs, chosen once per process. OpenBLAS, unless its run-time CPU detection fell
+    /// back to a pre-AVX2 kernel on a CPU that has AVX2 (it does on CPUs it does not know, such as some virtualised
+    /// Xeons reporting a generic model: its SSE3 "Prescott" kernel then runs ~5× below oneDNN's JIT kernels).
+    /// `GLIMPSE_FP32_GEMM=openblas|onednn` overrides the choice.
+    public static let float32GEMM: Backend = {
+        switch ProcessInfo.processInfo.environment["GLIMPSE_FP32_GEMM"] {
+        case "openblas": return .openBLAS
+        case "onednn": return .oneDNN
+        default: break
+        }
+        let core = openBLASCore.lowercased()
+        let preAVX2 = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "northwood", "katmai", "coppermine",
+                       "banias", "opteron", "opteron_sse3", "barcelona", "bobcat", "sandybridge", "bulldozer", "unknown"]
+        return glimpse_cpu_has_avx2_fma() == 1 && preAVX2.contains(core) ? .oneDNN : .openBLAS
+    }()
+
+    /// The kernel family OpenBLAS picked for this CPU ("Haswell", "SkylakeX", "Zen", … or a fallback).
+    public static var openBLASCore: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+
+    /// oneDNN Float32 weights, when `float32GEMM` is oneDNN.
+    private var oneDNNFloat32: DNNLMatmul?
 
     public init(weight: Tensor, bias: Tensor?) {
         precondition(weight.shape.count == 2, "linear weight must be 2-D, got \(weight.shape)")
@@ -73,6 +97,10 @@ public final class LinearLayer: @unchecked Sendable {
     /// Switches precision; bf16 converts the weights once, here.
     public func prepare(_ precision: Precision) {
         self.precision = precision
+        if precision == .fp32, Self.float32GEMM == .oneDNN, oneDNNFloat32 == nil {
+            oneDNNFloat32 = DNNLMatmul(weight: weight.pointer, bias: bias?.pointer, outFeatures: outFeatures, inFeatures: inFeatures,
+                                       typicalRows: 1024, bf16: false)
+        }
         if precision == .bf16, weightBF16 == nil {
             let w = UnsafeMutablePointer<UInt16>.allocate(capacity: outFeatures * inFeatures)
             glimpse_f32_to_bf16(w, weight.pointer, outFeatures * inFeatures)
@@ -92,6 +120,8 @@ public final class LinearLayer: @unchecked Sendable {
             return
         }
         if precision == .bf16, let bf16, bf16.forward(out, inp, rows: rows) {
+            return
+        } else if precision == .fp32, forcedBackend == nil, let oneDNNFloat32, oneDNNFloat32.forward(out, inp, rows: rows) {
             return
         } else {
             linear(out, inp, weight: weight.pointer, bias: bias?.pointer, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
