@@ -122,11 +122,23 @@ public struct HubCache: Sendable, Equatable {
 
 /// The files of a Hub model repo that Glimpse fetches, and what a usable model folder must hold.
 public enum HubModelFiles {
-    /// Fetched when the repo has them. Weights are only ever safetensors: never pytorch_model.bin, TF, Flax or ONNX.
+    /// Fetched when the repo has them: configs (generation settings of captioners, sentence-transformers' module
+    /// list and settings), tokenizer and preprocessor files.
     public static let optional = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                  "vocab.json", "merges.txt", "preprocessor_config.json"]
+                                  "vocab.json", "vocab.txt", "merges.txt", "sentencepiece.bpe.model", "preprocessor_config.json",
+                                  "generation_config.json", "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json"]
     public static let weights = "model.safetensors"
     public static let weightsIndex = "model.safetensors.index.json"
+    /// Read only when a repo has no safetensors weights (older checkpoints such as nlpconnect/vit-gpt2-image-captioning):
+    /// parsed as data, never unpickled by Python. TF, Flax and ONNX weights are never fetched.
+    public static let pytorchWeights = "pytorch_model.bin"
+
+    /// The files of sentence-transformers modules (`1_Pooling/config.json`, `2_Dense/model.safetensors`, …).
+    public static func isModuleFile(_ name: String) -> Bool {
+        let parts = name.split(separator: "/")
+        guard parts.count == 2, let digit = parts[0].first, digit.isNumber, parts[0].contains("_") else { return false }
+        return ["config.json", "model.safetensors", "pytorch_model.bin"].contains(String(parts[1]))
+    }
 
     /// What a folder lacks to be loaded as a CLIP model for image search: config.json, the safetensors weights
     /// (single file, or the index and every shard it lists), preprocessor_config.json, and a tokenizer
@@ -135,15 +147,16 @@ public enum HubModelFiles {
         func has(_ name: String) -> Bool { FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(name)) }
         var missing: [String] = []
         if !has("config.json") { missing.append("config.json") }
-        if !has(weights) {
+        if !has(weights) && !has(pytorchWeights) {
             if has(weightsIndex), let shards = try? shardNames(indexAt: (folder as NSString).appendingPathComponent(weightsIndex)) {
                 missing += shards.filter { !has($0) }
             } else {
                 missing.append(weights)
             }
         }
-        if !has("preprocessor_config.json") { missing.append("preprocessor_config.json") }
-        if !has("tokenizer.json"), !(has("vocab.json") && has("merges.txt")) { missing.append("tokenizer.json") }
+        // A sentence-transformers model is text only: no image preprocessor.
+        if !has("preprocessor_config.json") && !has("modules.json") { missing.append("preprocessor_config.json") }
+        if !has("tokenizer.json"), !(has("vocab.json") && has("merges.txt")), !has("vocab.txt") { missing.append("tokenizer.json") }
         return missing
     }
 

@@ -190,10 +190,16 @@ public struct HubClient: Sendable {
             throw HubError.fileNotFound(repo: repo, revision: revision, file: "config.json")
         }
         var names = HubModelFiles.optional.filter(available.contains)
+        // sentence-transformers modules: Pooling, Dense, Normalize settings and weights.
+        names += repoFiles.filter(HubModelFiles.isModuleFile).filter { name in
+            !(name.hasSuffix("/pytorch_model.bin") && available.contains(name.replacingOccurrences(of: "pytorch_model.bin", with: "model.safetensors")))
+        }.sorted()
         if available.contains(HubModelFiles.weights) {
             names.insert(HubModelFiles.weights, at: 1)
         } else if available.contains(HubModelFiles.weightsIndex) {
             names.insert(HubModelFiles.weightsIndex, at: 1)
+        } else if available.contains(HubModelFiles.pytorchWeights) {
+            names.insert(HubModelFiles.pytorchWeights, at: 1)
         } else {
             let others = repoFiles.filter { name in
                 !name.contains("/") && [".bin", ".h5", ".msgpack", ".onnx", ".ckpt", ".pt", ".pth", ".safetensors"].contains { name.hasSuffix($0) }

@@ -653,5 +653,37 @@ def main() -> None:
     assert size < 1_000_000 and (REF / f"{NAME}.json").stat().st_size < 1_500_000
 
 
+def write_pytorch_bin() -> None:
+    """models/vit-gpt2-tiny-bin/: the same model as a legacy `pytorch_model.bin` (torch.save of the on-disk tensor
+    names, zip format) and no safetensors, for the PyTorch checkpoint reader. Two tensors are stored as
+    non-contiguous views (a transpose of a transpose) and two share one storage, as real checkpoints do."""
+    from safetensors.torch import load_file
+    source = DEST
+    target = DEST.parent / "vit-gpt2-tiny-bin"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir()
+    for f in source.iterdir():
+        if f.name != "model.safetensors":
+            shutil.copy(f, target / f.name)
+    tensors = load_file(source / "model.safetensors")
+    state = {}
+    for name, value in tensors.items():
+        if name.endswith("mlp.c_fc.weight"):
+            value = value.t().contiguous().t()      # same values, strides (1, rows)
+        state[name] = value
+    # Shared storage: the position embeddings and a copy of them as two views of one buffer.
+    wpe = "decoder.transformer.wpe.weight"
+    both = torch.cat([state[wpe].reshape(-1), state[wpe].reshape(-1)])
+    state[wpe] = both[: state[wpe].numel()].view(state[wpe].shape)
+    state["decoder.transformer.wpe_copy_for_tests"] = both[state[wpe].numel():].view(state[wpe].shape)
+    state["decoder.transformer.position_ids_for_tests"] = torch.arange(8, dtype=torch.int64)  # a dtype Glimpse skips
+    torch.save(state, target / "pytorch_model.bin")
+    print(f"wrote {target / 'pytorch_model.bin'} ({(target / 'pytorch_model.bin').stat().st_size} bytes)")
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    if sys.argv[1:] == ["bin"]:
+        sys.exit(write_pytorch_bin())
+    main()
+    write_pytorch_bin()

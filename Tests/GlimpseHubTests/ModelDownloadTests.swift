@@ -309,11 +309,35 @@ final class ModelDownloadTests: XCTestCase {
         XCTAssertFalse(server.requests.contains { $0.path.hasPrefix("/cdn/") })
     }
 
-    func testWithoutSafetensorsWeightsTheErrorSaysSo() async throws {
+    func testWithoutSafetensorsWeightsThePyTorchCheckpointIsFetched() async throws {
         server.stop()
         server = try HubTestServer(repo: Self.repo, files: Self.modelFiles().filter { $0.name != "model.safetensors" })
+        let folder = try await client().download(repo: Self.repo)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/pytorch_model.bin"))
+        XCTAssertTrue(HubModelFiles.missing(in: folder).isEmpty)
+    }
+
+    func testWithoutReadableWeightsTheErrorSaysSo() async throws {
+        server.stop()
+        let tf = HubTestServer.File(name: "tf_model.h5", data: Data(repeating: 3, count: 1024), lfs: true)
+        server = try HubTestServer(repo: Self.repo, files: Self.modelFiles().filter { $0.name != "model.safetensors" && $0.name != "pytorch_model.bin" } + [tf])
         let error = await expectError { _ = try await self.client().download(repo: Self.repo) }
-        XCTAssertEqual(error, .noSafetensorsWeights(repo: Self.repo, otherWeights: ["pytorch_model.bin"]))
+        XCTAssertEqual(error, .noSafetensorsWeights(repo: Self.repo, otherWeights: ["tf_model.h5"]))
+    }
+
+    func testSentenceTransformersModulesAndGenerationSettingsAreFetched() async throws {
+        server.stop()
+        func text(_ name: String, _ body: String) -> HubTestServer.File { .init(name: name, data: Data(body.utf8), lfs: false) }
+        let dense = HubTestServer.File(name: "2_Dense/model.safetensors", data: Data(repeating: 5, count: 2048), lfs: true)
+        let extra = [text("modules.json", "[]"), text("generation_config.json", "{}"), text("1_Pooling/config.json", "{}"), dense,
+                     text("2_Dense/README.md", "not fetched"), text("vocab.txt", "[PAD]\n")]
+        server = try HubTestServer(repo: Self.repo, files: Self.modelFiles().filter { $0.name != "preprocessor_config.json" } + extra)
+        let folder = try await client().download(repo: Self.repo)
+        for name in ["modules.json", "generation_config.json", "1_Pooling/config.json", "2_Dense/model.safetensors", "vocab.txt"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/" + name), name)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/2_Dense/README.md"))
+        XCTAssertTrue(HubModelFiles.missing(in: folder).isEmpty, "a sentence-transformers folder needs no image preprocessor")
     }
 
     func testShardedWeightsAreFetchedFromTheIndex() async throws {

@@ -1,16 +1,19 @@
 import Foundation
 
 /// The weights of a Hugging Face model folder: `model.safetensors`, or the shards that
-/// `model.safetensors.index.json` lists.
+/// `model.safetensors.index.json` lists, or — for older checkpoints that have nothing else — `pytorch_model.bin`
+/// (read as data by `PyTorchCheckpointFile`, never unpickled by Python).
 public final class SafetensorsCheckpoint: @unchecked Sendable {
     public let directory: String
     private var files: [String: SafetensorsFile] = [:]
     private let shardOf: [String: String]
+    private var pytorch: PyTorchCheckpointFile?
 
     public init(directory: String) throws {
         self.directory = directory
         let single = (directory as NSString).appendingPathComponent("model.safetensors")
         let index = (directory as NSString).appendingPathComponent("model.safetensors.index.json")
+        let bin = (directory as NSString).appendingPathComponent("pytorch_model.bin")
         if FileManager.default.fileExists(atPath: single) {
             let file = try SafetensorsFile(path: single)
             files[single] = file
@@ -25,11 +28,12 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
                 throw ConfigError.invalidValue(path: index, key: "weight_map", reason: "names shard \"\(bad)\", which is not a file name in the model folder")
             }
             shardOf = map.mapValues { (directory as NSString).appendingPathComponent($0) }
+        } else if FileManager.default.fileExists(atPath: bin) {
+            let file = try PyTorchCheckpointFile(path: bin)
+            pytorch = file
+            shardOf = Dictionary(uniqueKeysWithValues: (Array(file.entries.keys) + Array(file.skipped.keys)).map { ($0, bin) })
         } else {
-            let hasBin = FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("pytorch_model.bin"))
-            throw SafetensorsError.cannotOpen(path: single, reason: hasBin
-                ? "not found; only pytorch_model.bin is present, and Glimpse reads safetensors only (convert it, or download the safetensors revision)"
-                : "not found")
+            throw SafetensorsError.cannotOpen(path: single, reason: "not found (nor pytorch_model.bin)")
         }
     }
 
@@ -39,6 +43,7 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
         guard let path = shardOf[name] else {
             throw SafetensorsError.missingTensor(path: (directory as NSString).appendingPathComponent("model.safetensors"), tensor: name)
         }
+        if let pytorch { return try pytorch.tensor(name, shape: shape) }
         if files[path] == nil { files[path] = try SafetensorsFile(path: path) }
         return try files[path]!.tensor(name, shape: shape)
     }
