@@ -46,7 +46,7 @@ public struct ModelInfo: Sendable, Equatable {
 public enum ModelLoader {
     /// Families by model_type.
     public static let imageTextTypes = ["clip", "chinese_clip"]
-    public static let captionTypes = ["vision-encoder-decoder"]
+    public static let captionTypes = ["vision-encoder-decoder", "blip"]
 
     public static func load(directory: String, precision: Precision = .fp32) throws -> LoadedModel {
         try ModelError.requireFolder(directory)
@@ -68,15 +68,10 @@ public enum ModelLoader {
             return try imageText(model, text: model, family: "Chinese-CLIP", modelType: "chinese_clip", directory: directory)
         case "vision-encoder-decoder":
             let model = try VisionEncoderDecoder(directory: directory, precision: precision)
-            let preprocessor = try imagePreprocessor(directory: directory, modelType: "vit")
-            guard preprocessor.outputHeight == model.imageSize, preprocessor.outputWidth == model.imageSize else {
-                throw ModelError.mismatch(path: directory + "/preprocessor_config.json",
-                                          reason: "produces \(preprocessor.outputWidth)×\(preprocessor.outputHeight) images but the encoder expects \(model.imageSize)×\(model.imageSize)")
-            }
-            let info = ModelInfo(family: "image captioning (ViT + GPT-2)", modelType: "vision-encoder-decoder", towers: ["image", "caption"],
-                                 imageSize: model.imageSize, tokenizerType: model.tokenizer.modelType, tokenizerSummary: model.tokenizer.summary,
-                                 maxTokens: model.generation.effectiveMaxLength)
-            return LoadedModel(directory: directory, info: info, textEncoder: nil, imageEncoder: nil, captioner: model, imagePreprocessor: preprocessor)
+            return try captioning(model, family: "image captioning (ViT + GPT-2)", modelType: "vision-encoder-decoder", processor: "vit", directory: directory)
+        case "blip":
+            let model = try BLIPCaptioner(directory: directory, precision: precision)
+            return try captioning(model, family: "image captioning (BLIP)", modelType: "blip", processor: "blip", directory: directory)
         case let type? where BERTConfig.modelTypes[type] != nil:
             return try textOnly(SentenceTransformer(directory: directory, precision: precision), family: "transformers text encoder (mean pooling)",
                                 modelType: type, directory: directory)
@@ -91,6 +86,18 @@ public enum ModelLoader {
                              imageDimension: nil, imageSize: nil, tokenizerType: encoder.tokenizer?.modelType,
                              tokenizerSummary: encoder.tokenizer?.summary, maxTokens: encoder.maxTokens)
         return LoadedModel(directory: directory, info: info, textEncoder: encoder, imageEncoder: nil, imagePreprocessor: nil)
+    }
+
+    static func captioning(_ model: any ImageCaptioner, family: String, modelType: String, processor: String, directory: String) throws -> LoadedModel {
+        let preprocessor = try imagePreprocessor(directory: directory, modelType: processor)
+        guard preprocessor.outputHeight == model.imageSize, preprocessor.outputWidth == model.imageSize else {
+            throw ModelError.mismatch(path: directory + "/preprocessor_config.json",
+                                      reason: "produces \(preprocessor.outputWidth)×\(preprocessor.outputHeight) images but the encoder expects \(model.imageSize)×\(model.imageSize)")
+        }
+        let info = ModelInfo(family: family, modelType: modelType, towers: ["image", "caption"], imageSize: model.imageSize,
+                             tokenizerType: model.tokenizer.modelType, tokenizerSummary: model.tokenizer.summary,
+                             maxTokens: model.generation.effectiveMaxLength)
+        return LoadedModel(directory: directory, info: info, textEncoder: nil, imageEncoder: nil, captioner: model, imagePreprocessor: preprocessor)
     }
 
     static func imageText(_ image: any ImageEncoder, text: any TextEncoder, family: String, modelType: String, directory: String) throws -> LoadedModel {
@@ -116,9 +123,11 @@ public enum ModelLoader {
         let path = (directory as NSString).appendingPathComponent("preprocessor_config.json")
         guard FileManager.default.fileExists(atPath: path) else { throw ConfigError.missingFile(path: path) }
         var config = try ImagePreprocessorConfig(contentsOf: URL(fileURLWithPath: path))
-        if modelType == "chinese_clip" || modelType == "vit", case let .shortestEdge(n, _) = config.size {
+        if ["chinese_clip", "vit", "blip"].contains(modelType), case let .shortestEdge(n, _) = config.size {
             config.size = .exact(height: n, width: n)
         }
+        // BlipImageProcessor: a straight resize (bicubic, CLIP statistics), no crop.
+        if modelType == "blip", try !JSONConfig(contentsOf: path).has("do_center_crop") { config.doCenterCrop = false }
         if modelType == "vit" {
             let keys = try JSONConfig(contentsOf: path)
             if !keys.has("do_center_crop") { config.doCenterCrop = false }

@@ -15,6 +15,8 @@ public struct TransformerLayerNames: Sendable {
     public var query, key, value, attentionOutput: String
     public var norm1, norm2: String
     public var fc1, fc2: String
+    /// One (3C, C) projection holding q, k and v (BLIP's `self_attn.qkv`) instead of three.
+    public var fusedQKV: String? = nil
 
     public static let clip = TransformerLayerNames(
         query: "self_attn.q_proj", key: "self_attn.k_proj", value: "self_attn.v_proj", attentionOutput: "self_attn.out_proj",
@@ -65,6 +67,13 @@ public struct TransformerLayer: Sendable {
         let C = config.hiddenSize, I = config.intermediateSize
         norm1 = try LayerNormWeights(checkpoint: checkpoint, name: p + n.norm1, channels: C)
         norm2 = try LayerNormWeights(checkpoint: checkpoint, name: p + n.norm2, channels: C)
+        if let fused = n.fusedQKV {
+            qkv = try LinearLayer(checkpoint: checkpoint, name: p + fused, outFeatures: 3 * C, inFeatures: C)
+            outProj = try LinearLayer(checkpoint: checkpoint, name: p + n.attentionOutput, outFeatures: C, inFeatures: C)
+            fc1 = try LinearLayer(checkpoint: checkpoint, name: p + n.fc1, outFeatures: I, inFeatures: C)
+            fc2 = try LinearLayer(checkpoint: checkpoint, name: p + n.fc2, outFeatures: C, inFeatures: I)
+            return
+        }
         // Fuse q, k, v into one (3C, C) product: one large GEMM is faster than three.
         let qkvWeight = FloatBuffer(count: 3 * C * C, zeroed: false)
         let qkvBias = FloatBuffer(count: 3 * C)

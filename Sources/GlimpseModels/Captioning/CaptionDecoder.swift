@@ -23,3 +23,35 @@ public protocol DecoderSession: AnyObject {
     /// Row r continues the sequence of row `sources[r]` (beam search keeping some beams and dropping others).
     func reorder(_ sources: [Int])
 }
+
+/// out (R, C) = softmax(q·kᵀ·scale)·v for each row and head, C = H·D. Row r's query is `queries + r·queryStride`;
+/// its keys and values are `keys` rows of [k | v] (2C floats each) at `keyValues(r)`: the row's own cache for
+/// self-attention, its image's states for cross-attention.
+func attendRows(_ out: UnsafeMutablePointer<Float>, rows R: Int, queries: UnsafePointer<Float>, queryStride: Int,
+                keyValues: (Int) -> UnsafePointer<Float>, keys: Int, heads H: Int, headDim D: Int, scale: Float) {
+    let C = H * D
+    withoutActuallyEscaping(keyValues) { keyValues in
+        let source = UncheckedSendable(keyValues), target = UncheckedSendable(out), query = UncheckedSendable(queries)
+        parallelChunks(R * H, minimumPerChunk: max(1, 4096 / max(keys * D, 1))) { range in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: keys)
+            defer { scores.deallocate() }
+            for rh in range {
+                let r = rh / H, h = rh % H
+                let kv = source.value(r)
+                attentionHead(target.value + r * C + h * D, query: query.value + r * queryStride + h * D, keys: kv + h * D,
+                              values: kv + C + h * D, stride: 2 * C, count: keys, headDim: D, scale: scale, scores: scores)
+            }
+        }
+    }
+}
+
+/// A key/value cache after beam reordering: row r of the result is row `sources[r]` of `cache` (each row `rowSize`
+/// floats, the first `used` of them filled).
+func reorderCache(_ cache: [FloatBuffer], sources: [Int], rowSize: Int, used: Int) -> [FloatBuffer] {
+    guard sources != Array(sources.indices) else { return cache }
+    return cache.map { old in
+        let new = FloatBuffer(count: sources.count * rowSize, zeroed: false)
+        for (r, s) in sources.enumerated() { (new.pointer + r * rowSize).update(from: old.pointer + s * rowSize, count: used) }
+        return new
+    }
+}

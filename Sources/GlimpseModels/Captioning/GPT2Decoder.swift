@@ -172,7 +172,7 @@ final class GPT2Session: DecoderSession {
             for r in 0..<R {   // append this step's [k | v] to each row's cache
                 (kv + (r * capacity + position) * 2 * C).update(from: qkv.pointer + r * 3 * C + C, count: 2 * C)
             }
-            attend(queries: qkv.pointer, queryStride: 3 * C, keyValues: { r in UnsafePointer(kv + r * self.capacity * 2 * C) },
+            attendRows(attended.pointer, rows: R, queries: qkv.pointer, queryStride: 3 * C, keyValues: { r in UnsafePointer(kv + r * self.capacity * 2 * C) },
                    keys: position + 1, heads: H, headDim: D, scale: scale)
             block.attentionOut.forward(projected.pointer, attended.pointer, rows: R)
             addInPlace(x.pointer, projected.pointer, count: R * C)
@@ -180,7 +180,7 @@ final class GPT2Session: DecoderSession {
             block.normCross.apply(normed.pointer, x.pointer, rows: R, eps: eps)
             block.crossQuery!.forward(qkv.pointer, normed.pointer, rows: R)
             let images = UnsafePointer(crossKeyValues[index].pointer), perImage = rowsPerImage, imageSize = encoderTokens * 2 * C
-            attend(queries: qkv.pointer, queryStride: C, keyValues: { r in images + (r / perImage) * imageSize }, keys: encoderTokens,
+            attendRows(attended.pointer, rows: R, queries: qkv.pointer, queryStride: C, keyValues: { r in images + (r / perImage) * imageSize }, keys: encoderTokens,
                    heads: H, headDim: D, scale: scale)
             block.crossOut!.forward(projected.pointer, attended.pointer, rows: R)
             addInPlace(x.pointer, projected.pointer, count: R * C)
@@ -198,30 +198,7 @@ final class GPT2Session: DecoderSession {
         return logits.array
     }
 
-    /// attended (R, C) = softmax(q·kᵀ·scale)·v per row and head; row r's keys/values are (keys, 2C) rows of [k | v].
-    private func attend(queries: UnsafePointer<Float>, queryStride: Int, keyValues: @escaping (Int) -> UnsafePointer<Float>,
-                        keys: Int, heads H: Int, headDim D: Int, scale: Float) {
-        let C = H * D, out = attended.pointer
-        parallelChunks(rows * H, minimumPerChunk: max(1, 4096 / max(keys * D, 1))) { range in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: keys)
-            defer { scores.deallocate() }
-            for rh in range {
-                let r = rh / H, h = rh % H
-                let kv = keyValues(r)
-                attentionHead(out + r * C + h * D, query: queries + r * queryStride + h * D, keys: kv + h * D, values: kv + C + h * D,
-                              stride: 2 * C, count: keys, headDim: D, scale: scale, scores: scores)
-            }
-        }
-    }
-
     func reorder(_ sources: [Int]) {
-        precondition(sources.count == rows, "one source per row")
-        guard sources != Array(0..<rows) else { return }
-        let C = decoder.config.hiddenSize, rowSize = capacity * 2 * C, used = length * 2 * C
-        cache = cache.map { old in
-            let new = FloatBuffer(count: rows * rowSize, zeroed: false)
-            for (r, s) in sources.enumerated() { (new.pointer + r * rowSize).update(from: old.pointer + s * rowSize, count: used) }
-            return new
-        }
+        cache = reorderCache(cache, sources: sources, rowSize: capacity * 2 * decoder.config.hiddenSize, used: length * 2 * decoder.config.hiddenSize)
     }
 }

@@ -33,3 +33,23 @@ extension ImageCaptioner {
                                        ids: $0.ids, score: $0.score) }
     }
 }
+
+/// Encoder → (projection) → decoder generation, shared by every captioner: all images encoded in one batch, then
+/// decoded together (`TokenGenerator.generate(images:)`).
+func generateCaptions(encoder: ViTEncoder, projection: LinearLayer?, decoder: any CaptionDecoder, pixels: UnsafePointer<Float>,
+                      count B: Int, settings: GenerationConfig, configPath: String) throws -> [GeneratedSequence] {
+    guard settings.effectiveMaxLength <= decoder.maxPositions else {
+        throw ConfigError.invalidValue(path: configPath, key: "max_length",
+                                       reason: "\(settings.effectiveMaxLength) tokens exceed the decoder's \(decoder.maxPositions) positions")
+    }
+    let T = encoder.config.tokens
+    var states = encoder.encode(pixels: pixels, batch: B)          // (B, T, E)
+    if let projection {
+        let projected = FloatBuffer(count: B * T * projection.outFeatures, zeroed: false)   // (B, T, C)
+        projection.forward(projected.pointer, states.pointer, rows: B * T)
+        states = projected
+    }
+    return try TokenGenerator(config: settings).generate(images: B) { rows, capacity in
+        decoder.session(encoderStates: states.pointer, tokens: T, images: B, rowsPerImage: rows / B, capacity: capacity)
+    }
+}

@@ -47,20 +47,7 @@ public final class VisionEncoderDecoder: ImageCaptioner, @unchecked Sendable {
     }
 
     public func generate(pixels: UnsafePointer<Float>, count B: Int, settings: GenerationConfig) throws -> [GeneratedSequence] {
-        let T = encoder.config.tokens, E = encoder.config.tower.hiddenSize
-        guard settings.effectiveMaxLength <= decoder.maxPositions else {
-            throw ConfigError.invalidValue(path: directory + "/generation_config.json", key: "max_length",
-                                           reason: "\(settings.effectiveMaxLength) tokens exceed the decoder's \(decoder.maxPositions) positions")
-        }
-        var states = encoder.encode(pixels: pixels, batch: B)          // (B, T, E)
-        if let projection {
-            let projected = FloatBuffer(count: B * T * projection.outFeatures, zeroed: false)   // (B, T, C)
-            projection.forward(projected.pointer, states.pointer, rows: B * T)
-            states = projected
-        }
-        // All images decode together: each step reads the decoder's weights once for every image and beam.
-        return try TokenGenerator(config: settings).generate(images: B) { rows, capacity in
-            decoder.session(encoderStates: states.pointer, tokens: T, images: B, rowsPerImage: rows / B, capacity: capacity)
-        }
+        try generateCaptions(encoder: encoder, projection: projection, decoder: decoder, pixels: pixels, count: B, settings: settings,
+                             configPath: directory + "/generation_config.json")
     }
 }
