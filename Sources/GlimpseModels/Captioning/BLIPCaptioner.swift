@@ -4,7 +4,7 @@ import GlimpseText
 
 /// transformers' `BlipForConditionalGeneration` (`Salesforce/blip-image-captioning-base` / `-large`): BLIP's ViT and
 /// a BERT decoder with cross-attention. Captions start from the decoder's bos token (`[DEC]`) and end at `[SEP]`,
-/// as BLIP's `generate()` sets them whatever generation_config.json says.
+/// as BLIP's `generate()` sets them whatever generation_config.json says (see `generation`).
 public final class BLIPCaptioner: ImageCaptioner, @unchecked Sendable {
     public let directory: String
     public let encoder: ViTEncoder
@@ -33,7 +33,10 @@ public final class BLIPCaptioner: ImageCaptioner, @unchecked Sendable {
         encoder = try ViTEncoder(checkpoint: checkpoint, prefix: "vision_model.", config: vision, names: .blip)
         decoder = try BLIPTextDecoder(checkpoint: checkpoint, prefix: "text_decoder.", config: text)
         tokenizer = try Tokenizer(directory: directory)
-        var generation = try GenerationConfig(directory: directory)
+        // As transformers 5 runs BLIP's generate() without arguments: its text decoder has a generation config of its
+        // own, so generation_config.json never reaches it — greedy, at most 20 new tokens (within the positions).
+        var generation = GenerationConfig()
+        generation.maxLength = min(1 + 20, text.maxPositions)
         generation.decoderStartTokenId = text.bosTokenId
         generation.bosTokenId = text.bosTokenId
         generation.eosTokenIds = [text.sepTokenId]

@@ -94,7 +94,8 @@ public final class BLIPTextDecoder: CaptionDecoder, @unchecked Sendable {
         transform = try LinearLayer(checkpoint: checkpoint, name: h + "transform.dense", outFeatures: C, inFeatures: C)
         transformNorm = try LayerNormWeights(checkpoint: checkpoint, name: h + "transform.LayerNorm", channels: C)
         let weight = try checkpoint.optionalTensor(h + "decoder.weight", shape: [V, C]) ?? wordEmbedding
-        let bias = try checkpoint.optionalTensor(h + "bias", shape: [V]) ?? checkpoint.optionalTensor(h + "decoder.bias", shape: [V])
+        // transformers uses a stored decoder weight and bias when the checkpoint has them, else the tied tensors.
+        let bias = try checkpoint.optionalTensor(h + "decoder.bias", shape: [V]) ?? checkpoint.optionalTensor(h + "bias", shape: [V])
         head = LinearLayer(weight: weight, bias: bias)
     }
 
