@@ -54,13 +54,6 @@ public final class Captioner: @unchecked Sendable {
 
     /// Preprocessed pixel values of files, decoded concurrently.
     public func decodeAll(_ paths: [String]) -> [Result<[Float], Error>] {
-        let slots = UnsafeMutableBufferPointer<Result<[Float], Error>?>.allocate(capacity: paths.count)
-        slots.initialize(repeating: nil)
-        defer { slots.deallocate() }
-        let shared = UncheckedSendable(slots)
-        DispatchQueue.concurrentPerform(iterations: paths.count) { i in
-            shared.value[i] = Result { try self.preprocessor.pixelValues(path: paths[i], decoder: self.decoder, fast: self.fastDecode) }
-        }
-        return slots.map { $0! }
+        concurrentResults(paths.count) { try self.preprocessor.pixelValues(path: paths[$0], decoder: self.decoder, fast: self.fastDecode) }
     }
 }

@@ -78,14 +78,7 @@ public final class Embedder: @unchecked Sendable {
 
     /// Decodes and preprocesses files concurrently.
     public func decodeAll(_ paths: [String]) -> [Result<[Float], Error>] {
-        let slots = UnsafeMutableBufferPointer<Result<[Float], Error>?>.allocate(capacity: paths.count)
-        slots.initialize(repeating: nil)
-        defer { slots.deallocate() }
-        let shared = UncheckedSendable(slots)
-        DispatchQueue.concurrentPerform(iterations: paths.count) { i in
-            shared.value[i] = Result { try self.pixelValues(path: paths[i]) }
-        }
-        return slots.map { $0! }
+        concurrentResults(paths.count) { try self.pixelValues(path: paths[$0]) }
     }
 
     /// Embeds already preprocessed images in one batch, passing errors through.
@@ -121,4 +114,16 @@ extension Embedder {
         let format = ["jpg": "jpeg", "jpe": "jpeg", "jfif": "jpeg", "tif": "tiff", "heif": "heic"][ext] ?? ext
         return PreparedPixels(pixels: image.pixels, width: image.width, height: image.height, format: format)
     }
+}
+
+/// `body(i)` for i in 0..<count on all cores, each result (or error) in its place.
+func concurrentResults<T>(_ count: Int, _ body: (Int) throws -> T) -> [Result<T, Error>] {
+    let slots = UnsafeMutableBufferPointer<Result<T, Error>?>.allocate(capacity: count)
+    slots.initialize(repeating: nil)
+    defer { slots.deallocate() }
+    withoutActuallyEscaping(body) { body in
+        let shared = UncheckedSendable(slots), work = UncheckedSendable(body)
+        DispatchQueue.concurrentPerform(iterations: count) { i in shared.value[i] = Result { try work.value(i) } }
+    }
+    return slots.map { $0! }
 }

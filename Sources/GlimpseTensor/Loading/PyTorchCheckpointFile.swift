@@ -24,32 +24,14 @@ public final class PyTorchCheckpointFile: @unchecked Sendable {
     public let entries: [String: Entry]
     /// Tensors of element types Glimpse does not read, with the type (so a missing tensor can say why).
     public let skipped: [String: String]
-    private let base: UnsafeRawPointer
-    private let mappedSize: Int
+    private let file: MappedFile
+    private var base: UnsafeRawPointer { file.bytes.baseAddress! }
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw SafetensorsError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw SafetensorsError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        let size = Int(info.st_size)
-        guard size >= 22 else { throw SafetensorsError.tooSmall(path: path, size: size) }
-        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
-            throw SafetensorsError.cannotOpen(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
-        }
-        base = UnsafeRawPointer(map)
-        mappedSize = size
-        do {
-            (entries, skipped) = try Self.read(UnsafeRawBufferPointer(start: base, count: size), path: path)
-        } catch {
-            munmap(map, size)
-            throw error
-        }
+        file = try MappedFile(path: path, minimumSize: 22)
+        (entries, skipped) = try Self.read(file.bytes, path: path)
     }
-
-    deinit { munmap(UnsafeMutableRawPointer(mutating: base), mappedSize) }
 
     /// Reads a tensor as Float32 (contiguous), checking its shape when one is expected.
     public func tensor(_ name: String, shape expected: [Int]? = nil) throws -> Tensor {

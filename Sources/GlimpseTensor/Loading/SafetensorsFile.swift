@@ -18,34 +18,18 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let entries: [String: Entry]
     public let skipped: [String: String]
     public let metadata: [String: String]
-    private let base: UnsafeRawPointer
-    private let mappedSize: Int
+    private let file: MappedFile
+    private var base: UnsafeRawPointer { file.bytes.baseAddress! }
     private let dataOffset: Int
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw SafetensorsError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw SafetensorsError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        let size = Int(info.st_size)
-        guard size >= 8 else { throw SafetensorsError.tooSmall(path: path, size: size) }
-        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
-            throw SafetensorsError.cannotOpen(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
-        }
-        base = UnsafeRawPointer(map)
-        mappedSize = size
-        do {
-            let header = try Self.parseHeader(UnsafeRawBufferPointer(start: base, count: size), path: path)
-            entries = header.entries
-            skipped = header.skipped
-            metadata = header.metadata
-            dataOffset = header.dataOffset
-        } catch {
-            munmap(map, size)
-            throw error
-        }
+        file = try MappedFile(path: path, minimumSize: 8)
+        let header = try Self.parseHeader(file.bytes, path: path)
+        entries = header.entries
+        skipped = header.skipped
+        metadata = header.metadata
+        dataOffset = header.dataOffset
     }
 
     /// What the header of a safetensors file says, validated against the file's size.
@@ -146,8 +130,6 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
         return count
     }
-
-    deinit { munmap(UnsafeMutableRawPointer(mutating: base), mappedSize) }
 
     public var names: [String] { entries.keys.sorted() }
 
