@@ -110,24 +110,19 @@ public final class BLIPTextDecoder: CaptionDecoder, @unchecked Sendable {
     }
 }
 
-/// Rows decoded together against their images (see `GPT2Session`; the same cache layout, post-LayerNorm blocks).
+/// Rows decoded together against their images (`DecoderCache` holds their keys and values; post-LayerNorm blocks).
 final class BLIPTextSession: DecoderSession {
     let decoder: BLIPTextDecoder
-    let rows: Int, rowsPerImage: Int, capacity: Int, encoderTokens: Int
+    let rows: Int, capacity: Int
     private(set) var length = 0
-    private var cache: [FloatBuffer]            // per block (rows, capacity, 2C)
-    private let crossKeyValues: [FloatBuffer]   // per block (I, S, 2C)
+    private var cache: DecoderCache
     private let x, qkv, attended, projected, hidden: FloatBuffer
 
     init(decoder: BLIPTextDecoder, encoderStates: UnsafePointer<Float>, encoderTokens S: Int, images I: Int, rowsPerImage: Int, capacity: Int) {
         let config = decoder.config, C = config.tower.hiddenSize, R = I * rowsPerImage
-        self.decoder = decoder; rows = R; self.rowsPerImage = rowsPerImage; self.capacity = capacity; encoderTokens = S
-        cache = decoder.blocks.map { _ in FloatBuffer(count: R * capacity * 2 * C, zeroed: false) }
-        crossKeyValues = decoder.blocks.map { block in
-            let kv = FloatBuffer(count: I * S * 2 * C, zeroed: false)
-            block.crossKeyValue.forward(kv.pointer, encoderStates, rows: I * S)
-            return kv
-        }
+        self.decoder = decoder; rows = R; self.capacity = capacity
+        cache = DecoderCache(crossProjections: decoder.blocks.map(\.crossKeyValue), hidden: C, encoderStates: encoderStates,
+                             encoderTokens: S, images: I, rowsPerImage: rowsPerImage, capacity: capacity)
         x = FloatBuffer(count: R * C, zeroed: false); qkv = FloatBuffer(count: R * 3 * C, zeroed: false)
         attended = FloatBuffer(count: R * C, zeroed: false); projected = FloatBuffer(count: R * C, zeroed: false)
         hidden = FloatBuffer(count: R * config.tower.intermediateSize, zeroed: false)
@@ -148,18 +143,16 @@ final class BLIPTextSession: DecoderSession {
         for (index, block) in decoder.blocks.enumerated() {
             // Causal self-attention over the cached positions, then add & norm.
             block.qkv.forward(qkv.pointer, x.pointer, rows: R)
-            let kv = cache[index].pointer, rowSize = capacity * 2 * C
-            for r in 0..<R { (kv + r * rowSize + position * 2 * C).update(from: qkv.pointer + r * 3 * C + C, count: 2 * C) }
-            attendRows(attended.pointer, rows: R, queries: qkv.pointer, queryStride: 3 * C, keyValues: { UnsafePointer(kv + $0 * rowSize) },
+            cache.store(block: index, position: position, from: qkv.pointer + C, stride: 3 * C)
+            attendRows(attended.pointer, rows: R, queries: qkv.pointer, queryStride: 3 * C, keyValues: cache.selfKeyValues(block: index),
                        keys: position + 1, heads: H, headDim: D, scale: scale)
             block.attentionOut.forward(projected.pointer, attended.pointer, rows: R)
             addInPlace(x.pointer, projected.pointer, count: R * C)
             block.attentionNorm.apply(x.pointer, x.pointer, rows: R, eps: eps)
             // Cross-attention to the row's image, then add & norm.
             block.crossQuery.forward(qkv.pointer, x.pointer, rows: R)
-            let images = UnsafePointer(crossKeyValues[index].pointer), perImage = rowsPerImage, imageSize = encoderTokens * 2 * C
-            attendRows(attended.pointer, rows: R, queries: qkv.pointer, queryStride: C, keyValues: { images + ($0 / perImage) * imageSize },
-                       keys: encoderTokens, heads: H, headDim: D, scale: scale)
+            attendRows(attended.pointer, rows: R, queries: qkv.pointer, queryStride: C, keyValues: cache.crossKeyValues(block: index),
+                       keys: cache.encoderTokens, heads: H, headDim: D, scale: scale)
             block.crossOut.forward(projected.pointer, attended.pointer, rows: R)
             addInPlace(x.pointer, projected.pointer, count: R * C)
             block.crossNorm.apply(x.pointer, x.pointer, rows: R, eps: eps)
@@ -180,8 +173,5 @@ final class BLIPTextSession: DecoderSession {
         return logits.array
     }
 
-    func reorder(_ sources: [Int]) {
-        let C = decoder.config.tower.hiddenSize
-        cache = reorderCache(cache, sources: sources, rowSize: capacity * 2 * C, used: length * 2 * C)
-    }
+    func reorder(_ sources: [Int]) { cache.reorder(sources, positions: length) }
 }

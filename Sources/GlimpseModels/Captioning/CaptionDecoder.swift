@@ -45,13 +45,56 @@ func attendRows(_ out: UnsafeMutablePointer<Float>, rows R: Int, queries: Unsafe
     }
 }
 
-/// A key/value cache after beam reordering: row r of the result is row `sources[r]` of `cache` (each row `rowSize`
-/// floats, the first `used` of them filled).
-func reorderCache(_ cache: [FloatBuffer], sources: [Int], rowSize: Int, used: Int) -> [FloatBuffer] {
-    guard sources != Array(sources.indices) else { return cache }
-    return cache.map { old in
-        let new = FloatBuffer(count: sources.count * rowSize, zeroed: false)
-        for (r, s) in sources.enumerated() { (new.pointer + r * rowSize).update(from: old.pointer + s * rowSize, count: used) }
-        return new
+/// The keys and values a decoding session keeps, per decoder block: each row's self-attention [k | v] for every
+/// position fed so far (rows, capacity, 2C), and each image's cross-attention [k | v] (images, S, 2C), projected once
+/// from the encoder states. Row r attends to image r / rowsPerImage.
+struct DecoderCache {
+    let rows: Int, rowsPerImage: Int, capacity: Int, encoderTokens: Int
+    /// 2C: one [k | v] row.
+    let width: Int
+    private var selfAttention: [FloatBuffer]
+    private let crossAttention: [FloatBuffer]
+
+    /// `crossProjections[b]` maps encoder states (E) to block b's [k | v] (2C).
+    init(crossProjections: [LinearLayer], hidden C: Int, encoderStates: UnsafePointer<Float>, encoderTokens S: Int, images I: Int,
+         rowsPerImage: Int, capacity: Int) {
+        rows = I * rowsPerImage; self.rowsPerImage = rowsPerImage; self.capacity = capacity; encoderTokens = S; width = 2 * C
+        let size = rows * capacity * width
+        selfAttention = crossProjections.map { _ in FloatBuffer(count: size, zeroed: false) }
+        crossAttention = crossProjections.map { projection in
+            let kv = FloatBuffer(count: I * S * 2 * C, zeroed: false)
+            projection.forward(kv.pointer, encoderStates, rows: I * S)
+            return kv
+        }
+    }
+
+    /// Stores each row's [k | v] for `position`, read from `source` rows `stride` floats apart.
+    func store(block: Int, position: Int, from source: UnsafePointer<Float>, stride: Int) {
+        let cache = selfAttention[block].pointer
+        for r in 0..<rows { (cache + (r * capacity + position) * width).update(from: source + r * stride, count: width) }
+    }
+
+    /// Row r's cached self-attention keys and values, `width` floats per position.
+    func selfKeyValues(block: Int) -> (Int) -> UnsafePointer<Float> {
+        let cache = UnsafePointer(selfAttention[block].pointer), rowSize = capacity * width
+        return { cache + $0 * rowSize }
+    }
+
+    /// The keys and values of row r's image.
+    func crossKeyValues(block: Int) -> (Int) -> UnsafePointer<Float> {
+        let images = UnsafePointer(crossAttention[block].pointer), perImage = rowsPerImage, imageSize = encoderTokens * width
+        return { images + ($0 / perImage) * imageSize }
+    }
+
+    /// Row r continues row `sources[r]` (beam search), keeping the first `positions` of each row.
+    mutating func reorder(_ sources: [Int], positions: Int) {
+        precondition(sources.count == rows, "one source per row")
+        guard sources != Array(sources.indices) else { return }
+        let rowSize = capacity * width, used = positions * width
+        selfAttention = selfAttention.map { old in
+            let new = FloatBuffer(count: rows * rowSize, zeroed: false)
+            for (r, s) in sources.enumerated() { (new.pointer + r * rowSize).update(from: old.pointer + s * rowSize, count: used) }
+            return new
+        }
     }
 }

@@ -127,26 +127,20 @@ public final class GPT2Decoder: CaptionDecoder, @unchecked Sendable {
     }
 }
 
-/// I·R sequences decoded against I images: per block a self-attention cache (I·R, capacity, 2C) of [k | v] rows and
-/// the images' cross-attention [k | v] (I, S, 2C).
+/// I·R sequences decoded against I images (`DecoderCache` holds their keys and values).
 final class GPT2Session: DecoderSession {
     let decoder: GPT2Decoder
-    let rows: Int, rowsPerImage: Int, capacity: Int, encoderTokens: Int
+    let rows: Int, capacity: Int
     private(set) var length = 0
-    private var cache: [FloatBuffer]        // per block (I·R, capacity, 2C)
-    private let crossKeyValues: [FloatBuffer]  // per block (I, S, 2C)
+    private var cache: DecoderCache
     // Step workspaces.
     private let x, normed, qkv, attended, projected, hidden: FloatBuffer
 
     init(decoder: GPT2Decoder, encoderStates: UnsafePointer<Float>, encoderTokens S: Int, images I: Int, rowsPerImage: Int, capacity: Int) {
         let config = decoder.config, C = config.hiddenSize, R = I * rowsPerImage
-        self.decoder = decoder; rows = R; self.rowsPerImage = rowsPerImage; self.capacity = capacity; encoderTokens = S
-        cache = decoder.blocks.map { _ in FloatBuffer(count: R * capacity * 2 * C, zeroed: false) }
-        crossKeyValues = decoder.blocks.map { block in
-            let kv = FloatBuffer(count: I * S * 2 * C, zeroed: false)
-            block.crossKeyValue!.forward(kv.pointer, encoderStates, rows: I * S)
-            return kv
-        }
+        self.decoder = decoder; rows = R; self.capacity = capacity
+        cache = DecoderCache(crossProjections: decoder.blocks.map { $0.crossKeyValue! }, hidden: C, encoderStates: encoderStates,
+                             encoderTokens: S, images: I, rowsPerImage: rowsPerImage, capacity: capacity)
         x = FloatBuffer(count: R * C, zeroed: false); normed = FloatBuffer(count: R * C, zeroed: false)
         qkv = FloatBuffer(count: R * 3 * C, zeroed: false); attended = FloatBuffer(count: R * C, zeroed: false)
         projected = FloatBuffer(count: R * C, zeroed: false); hidden = FloatBuffer(count: R * config.innerSize, zeroed: false)
@@ -168,20 +162,16 @@ final class GPT2Session: DecoderSession {
             // Causal self-attention over the cached positions 0...position.
             block.norm1.apply(normed.pointer, x.pointer, rows: R, eps: eps)
             block.qkv.forward(qkv.pointer, normed.pointer, rows: R)
-            let kv = cache[index].pointer
-            for r in 0..<R {   // append this step's [k | v] to each row's cache
-                (kv + (r * capacity + position) * 2 * C).update(from: qkv.pointer + r * 3 * C + C, count: 2 * C)
-            }
-            attendRows(attended.pointer, rows: R, queries: qkv.pointer, queryStride: 3 * C, keyValues: { r in UnsafePointer(kv + r * self.capacity * 2 * C) },
-                   keys: position + 1, heads: H, headDim: D, scale: scale)
+            cache.store(block: index, position: position, from: qkv.pointer + C, stride: 3 * C)
+            attendRows(attended.pointer, rows: R, queries: qkv.pointer, queryStride: 3 * C, keyValues: cache.selfKeyValues(block: index),
+                       keys: position + 1, heads: H, headDim: D, scale: scale)
             block.attentionOut.forward(projected.pointer, attended.pointer, rows: R)
             addInPlace(x.pointer, projected.pointer, count: R * C)
             // Cross-attention to the image.
             block.normCross.apply(normed.pointer, x.pointer, rows: R, eps: eps)
             block.crossQuery!.forward(qkv.pointer, normed.pointer, rows: R)
-            let images = UnsafePointer(crossKeyValues[index].pointer), perImage = rowsPerImage, imageSize = encoderTokens * 2 * C
-            attendRows(attended.pointer, rows: R, queries: qkv.pointer, queryStride: C, keyValues: { r in images + (r / perImage) * imageSize }, keys: encoderTokens,
-                   heads: H, headDim: D, scale: scale)
+            attendRows(attended.pointer, rows: R, queries: qkv.pointer, queryStride: C, keyValues: cache.crossKeyValues(block: index),
+                       keys: cache.encoderTokens, heads: H, headDim: D, scale: scale)
             block.crossOut!.forward(projected.pointer, attended.pointer, rows: R)
             addInPlace(x.pointer, projected.pointer, count: R * C)
             // MLP.
@@ -198,7 +188,5 @@ final class GPT2Session: DecoderSession {
         return logits.array
     }
 
-    func reorder(_ sources: [Int]) {
-        cache = reorderCache(cache, sources: sources, rowSize: capacity * 2 * decoder.config.hiddenSize, used: length * 2 * decoder.config.hiddenSize)
-    }
+    func reorder(_ sources: [Int]) { cache.reorder(sources, positions: length) }
 }

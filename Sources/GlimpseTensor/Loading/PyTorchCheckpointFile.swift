@@ -39,12 +39,7 @@ public final class PyTorchCheckpointFile: @unchecked Sendable {
             if let dtype = skipped[name] { throw SafetensorsError.unsupportedDType(path: path, tensor: name, dtype: dtype) }
             throw SafetensorsError.missingTensor(path: path, tensor: name)
         }
-        if let expected, expected != entry.shape {
-            guard let expectedCount = SafetensorsFile.elementCount(expected), expectedCount == SafetensorsFile.elementCount(entry.shape),
-                  expected.filter({ $0 != 1 }) == entry.shape.filter({ $0 != 1 }) else {
-                throw SafetensorsError.shapeMismatch(path: path, tensor: name, expected: expected, actual: entry.shape)
-            }
-        }
+        try SafetensorsFile.check(shape: entry.shape, expected: expected, path: path, tensor: name)
         let count = SafetensorsFile.elementCount(entry.shape)!   // checked by read
         let out = FloatBuffer(count: count, zeroed: false)
         let storage = base + entry.storage.lowerBound

@@ -142,18 +142,22 @@ public final class SafetensorsFile: @unchecked Sendable {
             if let dtype = skipped[name] { throw SafetensorsError.unsupportedDType(path: path, tensor: name, dtype: dtype) }
             throw SafetensorsError.missingTensor(path: path, tensor: name)
         }
-        if let expected, expected != entry.shape {
-            // A [N] vector stored as [1, N] (or similar) is the same data.
-            guard let expectedCount = Self.elementCount(expected), expectedCount == Self.elementCount(entry.shape),
-                  expected.filter({ $0 != 1 }) == entry.shape.filter({ $0 != 1 }) else {
-                throw SafetensorsError.shapeMismatch(path: path, tensor: name, expected: expected, actual: entry.shape)
-            }
-        }
+        try Self.check(shape: entry.shape, expected: expected, path: path, tensor: name)
         let count = Self.elementCount(entry.shape)!  // checked by parseHeader
         let out = FloatBuffer(count: count, zeroed: false)
         let source = base + dataOffset + entry.byteRange.lowerBound
         Self.convert(source, dtype: entry.dtype, count: count, into: out.pointer)
         return Tensor(shape: expected ?? entry.shape, buffer: out)
+    }
+
+    /// Throws `shapeMismatch` unless a stored shape is the expected one; a [N] vector stored as [1, N] (or similar)
+    /// is the same data.
+    static func check(shape: [Int], expected: [Int]?, path: String, tensor name: String) throws {
+        guard let expected, expected != shape else { return }
+        guard let expectedCount = elementCount(expected), expectedCount == elementCount(shape),
+              expected.filter({ $0 != 1 }) == shape.filter({ $0 != 1 }) else {
+            throw SafetensorsError.shapeMismatch(path: path, tensor: name, expected: expected, actual: shape)
+        }
     }
 
     static func convert(_ source: UnsafeRawPointer, dtype: DType, count: Int, into out: UnsafeMutablePointer<Float>) {
