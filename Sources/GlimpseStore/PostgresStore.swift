@@ -271,13 +271,19 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
         try await run { [self] connection in try await modelBinding(on: connection) }
     }
 
-    /// The `model.*` settings, read in one query.
-    private func modelBinding(on connection: PostgresConnection) async throws -> ModelBinding? {
+    /// The settings whose keys start with `prefix` (e.g. "model."), read in one query.
+    private func settings(prefix: String, on connection: PostgresConnection) async throws -> [String: String] {
         var settings: [String: String] = [:]
         for try await (key, value) in try await connection.query(
-            "SELECT key, value FROM \(unescaped: table("setting")) WHERE key LIKE 'model.%'", logger: logger).decode((String, String).self) {
+            "SELECT key, value FROM \(unescaped: table("setting")) WHERE starts_with(key, \(prefix))", logger: logger).decode((String, String).self) {
             settings[key] = value
         }
+        return settings
+    }
+
+    /// The `model.*` settings, read in one query.
+    private func modelBinding(on connection: PostgresConnection) async throws -> ModelBinding? {
+        let settings = try await settings(prefix: "model.", on: connection)
         guard let name = settings["model.name"], let fingerprint = settings["model.fingerprint"],
               let dimension = settings["model.dimension"].flatMap(Int.init) else { return nil }
         return ModelBinding(name: name, fingerprint: fingerprint, dimension: dimension)
@@ -560,11 +566,7 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
     }
 
     private func captionBinding(on connection: PostgresConnection) async throws -> CaptionBinding? {
-        var settings: [String: String] = [:]
-        for try await (key, value) in try await connection.query(
-            "SELECT key, value FROM \(unescaped: table("setting")) WHERE key LIKE 'caption.%'", logger: logger).decode((String, String).self) {
-            settings[key] = value
-        }
+        let settings = try await settings(prefix: "caption.", on: connection)
         guard let model = settings["caption.model"], let sentence = settings["caption.sentenceModel"],
               let fingerprint = settings["caption.sentenceFingerprint"], let dimension = settings["caption.dimension"].flatMap(Int.init) else { return nil }
         return CaptionBinding(captionModel: model, sentenceModel: sentence, sentenceFingerprint: fingerprint, dimension: dimension)

@@ -92,11 +92,7 @@ struct CaptionCommand: AsyncParsableCommand {
                           : "\(path)\t\(caption.text)")
             case let .failure(error):
                 failed = true
-                if json {
-                    emit(JSONLine.object([("image", JSONLine.string(path)), ("error", JSONLine.string("\(error)"))]))
-                } else {
-                    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                }
+                emitImageFailure(path, error, json: json)
             }
         }
         if failed { throw ExitCode(1) }

@@ -46,11 +46,7 @@ struct EmbedCommand: AsyncParsableCommand {
                               : "\(path)\t\(preview(embedding))")
                 case let .failure(error):
                     failed = true
-                    if json {
-                        emit(JSONLine.object([("image", JSONLine.string(path)), ("error", JSONLine.string("\(error)"))]))
-                    } else {
-                        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                    }
+                    emitImageFailure(path, error, json: json)
                 }
             }
         }
@@ -70,6 +66,15 @@ struct EmbedCommand: AsyncParsableCommand {
 
 func emit(_ line: String) {
     print(line)
+}
+
+/// An input image that failed: `{"image", "error"}` on standard output with --json, else a line on standard error.
+func emitImageFailure(_ path: String, _ error: Error, json: Bool) {
+    if json {
+        emit(JSONLine.object([("image", JSONLine.string(path)), ("error", JSONLine.string("\(error)"))]))
+    } else {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    }
 }
 
 /// A fatal error with a message for the user (printed as "Error: …", exit status 1).
