@@ -1,4 +1,5 @@
 import Foundation
+import CGlimpseKernels
 
 /// The index a library uses: exact search while it is small, an HNSW graph once it is large, switching by itself.
 ///
@@ -128,6 +129,35 @@ public final class AutoIndex: VectorIndex, @unchecked Sendable {
             }
         }
     }
+
+    /// The `k` best vectors among those whose labels are in `allowed` (a metadata filter's matches).
+    ///
+    /// Two ways, chosen by the filter's size m against the index's n: scoring the m allowed vectors directly
+    /// costs m dot products; a filtered HNSW traversal needs about ef·n/m visits before it holds ef allowed
+    /// results (and loses recall as the allowed elements get sparse in the graph). So allowed sets up to
+    /// 2·√(ef·n) are scored directly (exact), larger ones traverse the graph with the filter. Exact search
+    /// scores the allowed rows directly always.
+    public func search(_ query: [Float], k: Int, ef: Int? = nil, minScore: Float? = nil, allowed: Set<Int64>) throws -> [SearchResult] {
+        try lock.read {
+            guard k > 0, !allowed.isEmpty, current.count > 0 else {
+                guard query.count == dimension else { throw IndexError.dimensionMismatch(expected: dimension, got: query.count) }
+                return []
+            }
+            switch storage {
+            case let .exact(index):
+                return try scoreLabels(query, labels: allowed, k: k, minScore: minScore, dimension: dimension, vector: index.storedVector)
+            case let .hnsw(index):
+                let width = max(ef ?? index.ef, k)
+                if Double(allowed.count) <= Self.directScoringLimit(ef: width, count: index.count) {
+                    return try scoreLabels(query, labels: allowed, k: k, minScore: minScore, dimension: dimension, vector: index.storedVector)
+                }
+                return try index.search(query: query, k: k, ef: width, minScore: minScore, allowed: { allowed.contains($0) })
+            }
+        }
+    }
+
+    /// Largest allowed set that filtered search scores directly rather than traversing the graph.
+    public static func directScoringLimit(ef: Int, count: Int) -> Double { 2 * (Double(ef) * Double(count)).squareRoot() }
 
     public func save(to path: String, origin: IndexOrigin) throws {
         try lock.read { try current.save(to: path, origin: origin) }

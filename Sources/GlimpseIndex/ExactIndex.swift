@@ -49,6 +49,11 @@ public final class ExactIndex: VectorIndex, @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: vectors + row * dimension, count: dimension))
     }
 
+    /// The stored vector of `label`, in place (valid until the next mutation).
+    func storedVector(_ label: Int64) -> UnsafePointer<Float>? {
+        rowOf[label].map { UnsafePointer(vectors + $0 * dimension) }
+    }
+
     public func reserve(_ n: Int) {
         guard n > capacity else { return }
         capacity = n
@@ -113,6 +118,11 @@ public final class ExactIndex: VectorIndex, @unchecked Sendable {
         defer { q.deallocate() }
         try query.withUnsafeBufferPointer { try normalise($0, into: q, dimension: dimension) }
         return search(normalisedQuery: q, k: k, minScore: minScore)
+    }
+
+    /// The `k` best among the vectors whose labels are in `allowed` (labels not in the index are ignored).
+    public func search(_ query: [Float], k: Int, minScore: Float? = nil, allowed: Set<Int64>) throws -> [SearchResult] {
+        try scoreLabels(query, labels: allowed, k: k, minScore: minScore, dimension: dimension, vector: storedVector)
     }
 
     /// Search with a query that is already unit length (no copy, no checks).

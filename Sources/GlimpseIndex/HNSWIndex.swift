@@ -173,6 +173,12 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// Internal id of a label's current element (removed or not).
     public func internalID(of label: Int64) -> UInt32? { labelToID[label] }
 
+    /// The stored vector of a live `label`, in place (valid until the next mutation).
+    func storedVector(_ label: Int64) -> UnsafePointer<Float>? {
+        guard let id = labelToID[label], !view.isDeleted(id) else { return nil }
+        return UnsafePointer(view.vector(id))
+    }
+
     /// Whether the element with this internal id is flagged as removed.
     public func isDeleted(internalID id: UInt32) -> Bool { view.isDeleted(id) }
 
@@ -561,8 +567,26 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         return search(normalisedQuery: q, k: k, ef: ef ?? self.ef, minScore: minScore, scratch: scratch)
     }
 
+    /// Filtered search: the k most similar live elements whose labels `allowed` accepts. Elements that are not
+    /// accepted still route the traversal (the graph stays connected) but never enter the results, and the search
+    /// goes on until it holds `ef` accepted ones, so a filter matching a fair share of the index still returns k.
+    /// Very selective filters are better served by scoring the accepted vectors directly (`AutoIndex` decides).
+    public func search(query: [Float], k: Int, ef: Int? = nil, minScore: Float? = nil, allowed: (Int64) -> Bool) throws -> [SearchResult] {
+        guard query.count == dimension else { throw IndexError.dimensionMismatch(expected: dimension, got: query.count) }
+        guard k > 0, count > 0 else { return [] }
+        let scratch = takeScratch()
+        defer { giveBack(scratch) }
+        scratch.prepare(elementCount: elementCount, dimension: dimension)
+        try query.withUnsafeBufferPointer { try normalise($0, into: scratch.query, dimension: dimension) }
+        return withoutActuallyEscaping(allowed) { allowed in
+            let v = view, offset = labelOffset
+            return search(normalisedQuery: scratch.query, k: k, ef: ef ?? self.ef, minScore: minScore, scratch: scratch,
+                          accepts: { allowed(v.label($0, offset: offset)) })
+        }
+    }
+
     private func search(normalisedQuery q: UnsafePointer<Float>, k: Int, ef: Int, minScore: Float?,
-                        scratch: SearchScratch) -> [SearchResult] {
+                        scratch: SearchScratch, accepts: ((UInt32) -> Bool)? = nil) -> [SearchResult] {
         guard var cur = entryPoint else { return [] }
         let v = view
         var curSim = glimpse_dot(q, v.vector(cur), dimension)
@@ -584,7 +608,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             level -= 1
         }
         let width = max(ef, k)
-        searchLayer0(q, entry: cur, entrySim: curSim, ef: width, scratch: scratch, v: v)
+        searchLayer0(q, entry: cur, entrySim: curSim, ef: width, scratch: scratch, v: v, accepts: accepts)
         let keys = scratch.keyBuffer(capacity: scratch.results.count)
         let n = scratch.results.drainDescending(into: keys)
         var out: [SearchResult] = []
@@ -600,8 +624,12 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// Query-time search of layer 0 (hnswlib's searchBaseLayerST): no locks; removed elements route but are kept
     /// out of the results. The best `ef` live elements end up in `scratch.results`.
     private func searchLayer0(_ q: UnsafePointer<Float>, entry: UInt32, entrySim: Float, ef: Int,
-                              scratch: SearchScratch, v: GraphView) {
-        let hasDeleted = deletedCount > 0
+                              scratch: SearchScratch, v: GraphView, accepts: ((UInt32) -> Bool)? = nil) {
+        // Removed elements, and those a filter rejects, route but stay out of the results.
+        let hasDeleted = deletedCount > 0 || accepts != nil
+        @inline(__always) func excluded(_ id: UInt32) -> Bool {
+            (deletedCount > 0 && v.isDeleted(id)) || (accepts.map { !$0(id) } ?? false)
+        }
         let gen = scratch.nextGeneration()
         let tags = scratch.tags
         let ids = scratch.ids, scores = scratch.scores
@@ -613,7 +641,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         results.removeAll()
         tags[Int(entry)] = gen
         var bound = -Float.infinity
-        if !hasDeleted || !v.isDeleted(entry) {
+        if !hasDeleted || !excluded(entry) {
             results.push(packKey(entrySim, entry))
             bound = entrySim
         }
@@ -647,7 +675,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 if results.count < ef || s > bound {
                     let key = packKey(s, ids[j])
                     candidates.push(key)
-                    if !hasDeleted || !v.isDeleted(ids[j]) {
+                    if !hasDeleted || !excluded(ids[j]) {
                         if results.count < ef { results.push(key) } else { results.replaceTop(key) }
                     }
                     if !results.isEmpty { bound = scoreOf(key: results.top) }

@@ -1,3 +1,5 @@
+import CGlimpseKernels
+
 // Vector search for Glimpse: exact search (SIMD) for small libraries, an HNSW graph for large ones, and
 // AutoIndex, which picks between them. Scores are inner products of L2-normalised vectors (cosine similarity).
 
@@ -82,3 +84,22 @@ func normalised(_ vector: [Float], dimension: Int) throws -> [Float] {
     }
     return out
 }
+
+/// Exact top-k among `labels` only, scoring each one's stored vector (a filter's matches).
+func scoreLabels(_ query: [Float], labels: Set<Int64>, k: Int, minScore: Float?, dimension: Int,
+                 vector: (Int64) -> UnsafePointer<Float>?) throws -> [SearchResult] {
+    let q = try normalised(query, dimension: dimension)
+    var found: [SearchResult] = []
+    found.reserveCapacity(labels.count)
+    q.withUnsafeBufferPointer { q in
+        for label in labels {
+            guard let v = vector(label) else { continue }
+            let s = glimpse_dot(q.baseAddress!, v, dimension)
+            if let minScore, s < minScore { continue }
+            found.append(SearchResult(label: label, score: s))
+        }
+    }
+    found.sort { $0.score != $1.score ? $0.score > $1.score : $0.label < $1.label }
+    return Array(found.prefix(k))
+}
+

@@ -74,9 +74,16 @@ public final class EmbeddedStore: ImageStore, @unchecked Sendable {
         }
     }
 
-    public func nearest(to vector: [Float], k: Int, minScore: Float?, ef: Int?) async throws -> [ScoredImage] {
+    public func sourceStates(pathPrefix: String) async throws -> [StoredSourceState] { try library.sourceStates(pathPrefix: pathPrefix) }
+    public func updateMetadata(_ updates: [(id: Int64, metadata: ImageMetadata)]) async throws { try library.updateMetadata(updates) }
+
+    public func nearest(to vector: [Float], k: Int, minScore: Float?, ef: Int?, filter: MetadataFilter?) async throws -> [ScoredImage] {
         let vectors = try index().vectors
         guard vectors.count > 0 else { return [] }
+        if let filter, !filter.isEmpty {
+            let allowed = Set(try library.imageIDs(matching: filter))
+            return try vectors.search(vector, k: k, ef: ef, minScore: minScore, allowed: allowed).map { ScoredImage(id: $0.label, score: $0.score) }
+        }
         let found = if let ef { try vectors.search(vector, k: k, ef: ef, minScore: minScore) } else {
             try vectors.search(vector, k: k, minScore: minScore)
         }
@@ -104,7 +111,7 @@ public final class EmbeddedStore: ImageStore, @unchecked Sendable {
     }
 
     /// Exact search over the caption embeddings, read again from SQLite whenever the library changed since.
-    public func nearestCaptions(to vector: [Float], k: Int, minScore: Float?) async throws -> [ScoredImage] {
+    public func nearestCaptions(to vector: [Float], k: Int, minScore: Float?, filter: MetadataFilter?) async throws -> [ScoredImage] {
         let generation = try library.generation()
         let index: ExactIndex
         if let cached = lock.withLock({ captionIndex }), cached.generation == generation {
@@ -117,6 +124,10 @@ public final class EmbeddedStore: ImageStore, @unchecked Sendable {
             lock.withLock { captionIndex = (index, read.generation) }
         }
         guard index.count > 0 else { return [] }
+        if let filter, !filter.isEmpty {
+            let allowed = Set(try library.imageIDs(matching: filter))
+            return try index.search(vector, k: k, minScore: minScore, allowed: allowed).map { ScoredImage(id: $0.label, score: $0.score) }
+        }
         return try index.search(vector, k: k, minScore: minScore).map { ScoredImage(id: $0.label, score: $0.score) }
     }
 

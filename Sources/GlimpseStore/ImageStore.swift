@@ -46,6 +46,11 @@ public protocol ImageStore: AnyObject, Sendable {
     func moveImages(_ moves: [ImageMove]) async throws
     /// Removes images (and their thumbnails).
     func removeImages(ids: [Int64]) async throws
+    /// The images whose path starts with `prefix` (those read from one list or one S3 prefix), with what reading
+    /// the list again compares.
+    func sourceStates(pathPrefix: String) async throws -> [StoredSourceState]
+    /// Replaces the metadata of stored images (a list row whose other columns changed), in one transaction.
+    func updateMetadata(_ updates: [(id: Int64, metadata: ImageMetadata)]) async throws
     /// Every stored image in id order, `batchSize` at a time (export, copies between stores).
     func forEachImage(batchSize: Int, _ body: ([ImageRecord]) async throws -> Void) async throws
 
@@ -53,7 +58,9 @@ public protocol ImageStore: AnyObject, Sendable {
 
     /// The `k` images nearest to `vector`, best first, only those scoring at least `minScore` when given.
     /// `ef` widens an approximate search (HNSW's candidate list) when given.
-    func nearest(to vector: [Float], k: Int, minScore: Float?, ef: Int?) async throws -> [ScoredImage]
+    /// With a `filter`, only images whose metadata satisfies it are candidates, and still `k` of them come back
+    /// when that many match (the filter is applied during the search, not to its first k results).
+    func nearest(to vector: [Float], k: Int, minScore: Float?, ef: Int?, filter: MetadataFilter?) async throws -> [ScoredImage]
     /// Makes writes by other processes visible to `nearest` (the embedded store's in-memory index catches up from
     /// the database; a database server needs nothing).
     func refresh() async throws
@@ -81,7 +88,7 @@ public protocol ImageStore: AnyObject, Sendable {
     /// How many images have a current caption.
     func captionCount() async throws -> Int
     /// The `k` images whose caption embeddings are nearest to `vector`, best first (exact search).
-    func nearestCaptions(to vector: [Float], k: Int, minScore: Float?) async throws -> [ScoredImage]
+    func nearestCaptions(to vector: [Float], k: Int, minScore: Float?, filter: MetadataFilter?) async throws -> [ScoredImage]
 
     // MARK: Thumbnails
 
@@ -114,6 +121,12 @@ public struct ModelBinding: Codable, Sendable, Equatable {
 extension ImageStore {
     public func modelName() async throws -> String? { try await model()?.name }
     public func bulkLoad(_ body: () async throws -> Void) async throws { try await body() }
+    public func nearest(to vector: [Float], k: Int, minScore: Float?, ef: Int?) async throws -> [ScoredImage] {
+        try await nearest(to: vector, k: k, minScore: minScore, ef: ef, filter: nil)
+    }
+    public func nearestCaptions(to vector: [Float], k: Int, minScore: Float?) async throws -> [ScoredImage] {
+        try await nearestCaptions(to: vector, k: k, minScore: minScore, filter: nil)
+    }
 }
 
 /// A search hit: an image's id and its cosine similarity to the query.

@@ -110,6 +110,14 @@ public final class Library: @unchecked Sendable {
                 t.column("embedding", .blob).notNull()
             }
         }
+        migrator.registerMigration("v5: list sources and metadata") { db in
+            try db.alter(table: ImageRecord.databaseTableName) { t in
+                t.add(column: "sourceID", .text)
+                t.add(column: "url", .text)
+                t.add(column: "validator", .text)
+                t.add(column: "metadata", .text).notNull().defaults(to: "{}")
+            }
+        }
         return migrator
     }
 
@@ -220,6 +228,51 @@ public final class Library: @unchecked Sendable {
                 statistics.read(rows: 1)
                 try body(row["id"], ImageRecord.decode(data))
             }
+        }
+    }
+
+    /// Images whose path starts with `prefix`, with what re-reading their list compares.
+    public func sourceStates(pathPrefix prefix: String) throws -> [StoredSourceState] {
+        let states = try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, path, url, validator, contentHash, metadata FROM image WHERE substr(path, 1, ?) = ?
+                """, arguments: [prefix.count, prefix]).map {
+                StoredSourceState(id: $0["id"], path: $0["path"], url: $0["url"], validator: $0["validator"],
+                                  contentHash: $0["contentHash"], metadata: $0["metadata"])
+            }
+        }
+        statistics.read(rows: states.count)
+        return states
+    }
+
+    /// Replaces images' metadata in one transaction (the vectors are untouched, so no new generation).
+    public func updateMetadata(_ updates: [(id: Int64, metadata: ImageMetadata)]) throws {
+        guard !updates.isEmpty else { return }
+        try database.write { db in
+            for update in updates {
+                try db.execute(sql: "UPDATE image SET metadata = ? WHERE id = ?", arguments: [MetadataJSON.encode(update.metadata), update.id])
+            }
+        }
+    }
+
+    /// Ids of the images whose metadata satisfies `filter`, ascending.
+    public func imageIDs(matching filter: MetadataFilter) throws -> [Int64] {
+        var sql = MetadataFilterSQL(dialect: .sqlite, column: "image.metadata")
+        let condition = sql.condition(filter)
+        let arguments = StatementArguments(sql.bindings.map(Self.databaseValue))
+        let ids = try database.read { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE \(condition) ORDER BY id", arguments: arguments)
+        }
+        statistics.read(rows: ids.count)
+        return ids
+    }
+
+    static func databaseValue(_ value: MetadataValue) -> DatabaseValue {
+        switch value {
+        case let .string(s): s.databaseValue
+        case let .number(n): n.databaseValue
+        case let .bool(b): b.databaseValue
+        case .list: DatabaseValue.null
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GlimpseIndex
 import Logging
 import PostgresNIO
 
@@ -172,6 +173,14 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
                 embedding vector NOT NULL)
             """,
         ]),
+        ("v3: list sources and metadata", [
+            """
+            ALTER TABLE \(s.table("image")) ADD COLUMN source_id text, ADD COLUMN url text, ADD COLUMN validator text,
+                ADD COLUMN metadata jsonb NOT NULL DEFAULT '{}'
+            """,
+            "CREATE INDEX image_metadata ON \(s.table("image")) USING gin (metadata jsonb_path_ops)",
+            "CREATE INDEX image_path_prefix ON \(s.table("image")) (path text_pattern_ops)",
+        ]),
         ]
     }
 
@@ -324,16 +333,21 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
 
     /// The columns of an `ImageRecord`, embedding as float4[].
     private static let recordColumns =
-        "id, path, size, mtime_ns, content_hash, width, height, format, indexed_at, embedding::float4[]"
+        "id, path, size, mtime_ns, content_hash, width, height, format, indexed_at, embedding::float4[], source_id, url, validator, metadata::text"
 
     private func records(_ query: PostgresQuery) async throws -> [ImageRecord] {
         try await run { [self] connection in
             var records: [ImageRecord] = []
             let rows = try await connection.query(query, logger: logger)
-            for try await (id, path, size, mtime, hash, width, height, format, indexedAt, embedding) in rows.decode(
-                (Int64, String, Int64, Int64, String, Int32, Int32, String, Double, [Float]).self) {
+            for try await row in rows {
+                let (id, path, size, mtime, hash, width, height, format, indexedAt, embedding) = try row.decode(
+                    (Int64, String, Int64, Int64, String, Int32, Int32, String, Double, [Float]).self)
+                let columns = row.makeRandomAccess()
                 records.append(ImageRecord(id: id, path: path, size: size, mtimeNanoseconds: mtime, contentHash: hash, width: Int(width),
-                                           height: Int(height), format: format, indexedAt: indexedAt, embedding: embedding))
+                                           height: Int(height), format: format, indexedAt: indexedAt, embedding: embedding,
+                                           sourceID: try columns[10].decode(String?.self), url: try columns[11].decode(String?.self),
+                                           validator: try columns[12].decode(String?.self),
+                                           metadataJSON: MetadataJSON.encode(MetadataJSON.decode(try columns[13].decode(String.self)))))
             }
             return records
         }
@@ -393,17 +407,24 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
         let sizes = records.map(\.size), mtimes = records.map(\.mtimeNanoseconds), hashes = records.map(\.contentHash)
         let widths = records.map { Int32($0.width) }, heights = records.map { Int32($0.height) }
         let formats = records.map(\.format), indexedAt = records.map(\.indexedAt)
+        // Text arrays carry no NULLs here: "" stands for none (no list id, URL or validator is empty).
+        let sourceIDs = records.map { $0.sourceID ?? "" }, urls = records.map { $0.url ?? "" }, validators = records.map { $0.validator ?? "" }
+        let metadata = records.map(\.metadata)
         let query: PostgresQuery = """
-            INSERT INTO \(unescaped: table("image")) AS i (path, size, mtime_ns, content_hash, width, height, format, indexed_at, embedding)
+            INSERT INTO \(unescaped: table("image")) AS i (path, size, mtime_ns, content_hash, width, height, format, indexed_at, embedding,
+                                                         source_id, url, validator, metadata)
             SELECT u.path, u.size, u.mtime, u.hash, u.width, u.height, u.format, u.indexed_at,
-                   (\(flat)::float4[])[(u.o - 1) * \(dimension) + 1 : u.o * \(dimension)]::vector
+                   (\(flat)::float4[])[(u.o - 1) * \(dimension) + 1 : u.o * \(dimension)]::vector,
+                   NULLIF(u.source_id, ''), NULLIF(u.url, ''), NULLIF(u.validator, ''), u.metadata::jsonb
             FROM unnest(\(paths)::text[], \(sizes)::int8[], \(mtimes)::int8[], \(hashes)::text[], \(widths)::int4[],
-                        \(heights)::int4[], \(formats)::text[], \(indexedAt)::float8[])
-                 WITH ORDINALITY AS u(path, size, mtime, hash, width, height, format, indexed_at, o)
+                        \(heights)::int4[], \(formats)::text[], \(indexedAt)::float8[], \(sourceIDs)::text[], \(urls)::text[],
+                        \(validators)::text[], \(metadata)::text[])
+                 WITH ORDINALITY AS u(path, size, mtime, hash, width, height, format, indexed_at, source_id, url, validator, metadata, o)
             ORDER BY u.o
             ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash,
                 width = excluded.width, height = excluded.height, format = excluded.format, indexed_at = excluded.indexed_at,
-                embedding = excluded.embedding
+                embedding = excluded.embedding, source_id = excluded.source_id, url = excluded.url, validator = excluded.validator,
+                metadata = excluded.metadata
             RETURNING id, path
             """
         let ids: [String: Int64] = try await run { [self] connection in
@@ -439,6 +460,48 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
             // Thumbnails go with their images (ON DELETE CASCADE).
             try await connection.query("DELETE FROM \(unescaped: table("image")) WHERE id = ANY(\(ids)::int8[])", logger: logger)
         }
+    }
+
+    public func sourceStates(pathPrefix prefix: String) async throws -> [StoredSourceState] {
+        try await run { [self] connection in
+            var states: [StoredSourceState] = []
+            let rows = try await connection.query("""
+                SELECT id, path, url, validator, content_hash, metadata::text FROM \(unescaped: table("image"))
+                WHERE left(path, \(Int64(prefix.count))::int) = \(prefix)
+                """, logger: logger)
+            for try await (id, path, url, validator, hash, metadata) in rows.decode((Int64, String, String?, String?, String, String).self) {
+                states.append(StoredSourceState(id: id, path: path, url: url, validator: validator, contentHash: hash,
+                                                metadata: MetadataJSON.encode(MetadataJSON.decode(metadata))))
+            }
+            return states
+        }
+    }
+
+    public func updateMetadata(_ updates: [(id: Int64, metadata: ImageMetadata)]) async throws {
+        guard !updates.isEmpty else { return }
+        let ids = updates.map(\.id), metadata = updates.map { MetadataJSON.encode($0.metadata) }
+        try await run { [self] connection in
+            try await connection.query("""
+                UPDATE \(unescaped: table("image")) AS i SET metadata = u.metadata::jsonb
+                FROM unnest(\(ids)::int8[], \(metadata)::text[]) AS u(id, metadata) WHERE i.id = u.id
+                """, logger: logger)
+        }
+    }
+
+    /// A filter as SQL on `alias.metadata`, its values bound from `$first` on.
+    private func filterCondition(_ filter: MetadataFilter?, alias: String, first: Int, into query: inout PostgresQuery) -> String {
+        guard let filter, !filter.isEmpty else { return "TRUE" }
+        var sql = MetadataFilterSQL(dialect: .postgres, column: "\(alias).metadata", firstPlaceholder: first)
+        let condition = sql.condition(filter)
+        for value in sql.bindings {
+            switch value {
+            case let .string(text): query.binds.append(text)
+            case let .number(number): query.binds.append(number)
+            case let .bool(flag): query.binds.append(String(flag))
+            case .list: query.binds.append(String?.none)
+            }
+        }
+        return condition
     }
 
     public func forEachImage(batchSize: Int, _ body: ([ImageRecord]) async throws -> Void) async throws {
@@ -500,7 +563,7 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
 
     /// pgvector's HNSW scan returns at most `hnsw.ef_search` rows (1000 at most), so `ef` is raised to `k`; deeper
     /// pages than that continue with an iterative scan.
-    public func nearest(to vector: [Float], k: Int, minScore: Float?, ef: Int?) async throws -> [ScoredImage] {
+    public func nearest(to vector: [Float], k: Int, minScore: Float?, ef: Int?, filter: MetadataFilter?) async throws -> [ScoredImage] {
         guard k > 0 else { return [] }
         guard let dimension = try await boundDimension() else { return [] }
         guard vector.count == dimension else {
@@ -510,6 +573,9 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
         let order: String = lock.withLock({ halfPrecision })
             ? "embedding::halfvec(\(dimension)) <=> ($1::float4[])::halfvec(\(dimension))"
             : "embedding <=> ($1::float4[])::vector(\(dimension))"
+        if let filter, !filter.isEmpty {
+            return try await nearestFiltered(to: vector, k: k, minScore: minScore, efSearch: efSearch, order: order, filter: filter)
+        }
         var query = PostgresQuery(unsafeSQL: "SELECT id, 1 - (\(order)) AS score FROM \(table("image")) ORDER BY \(order) LIMIT \(k)")
         query.binds.append(vector)
         let search = query
@@ -531,6 +597,48 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
             if k > 1000 { try await connection.query("RESET hnsw.iterative_scan", logger: logger) }
             return found
         }
+        guard let minScore else { return found }
+        return found.filter { $0.score >= minScore }
+    }
+
+    /// A filtered search, in one transaction. The filter's matches are counted first: up to
+    /// `AutoIndex.directScoringLimit` of them are scored exactly (a materialised subquery the HNSW index cannot
+    /// serve); more traverse the HNSW index with pgvector's iterative scan, which goes on past `ef_search` until
+    /// `k` rows pass the filter, so a selective filter still returns `k` results.
+    private func nearestFiltered(to vector: [Float], k: Int, minScore: Float?, efSearch: Int, order: String,
+                                 filter: MetadataFilter) async throws -> [ScoredImage] {
+        var counting = PostgresQuery(unsafeSQL: "")
+        let countCondition = filterCondition(filter, alias: "i", first: 1, into: &counting)
+        counting.sql = "SELECT count(*), (SELECT count(*) FROM \(table("image"))) FROM \(table("image")) i WHERE \(countCondition)"
+        var search = PostgresQuery(unsafeSQL: "")
+        search.binds.append(vector)
+        let condition = filterCondition(filter, alias: "i", first: 2, into: &search)
+        let counted = counting, prepared = search
+        let found: [ScoredImage] = try await run { [self] connection in
+            try await connection.withTransaction(logger: logger) { connection in
+                var matches: Int64 = 0, total: Int64 = 0
+                for try await (m, t) in try await connection.query(counted, logger: logger).decode((Int64, Int64).self) { matches = m; total = t }
+                guard matches > 0 else { return [] }
+                var query = prepared
+                if Double(matches) <= AutoIndex.directScoringLimit(ef: efSearch, count: Int(total)) {
+                    query.sql = """
+                        WITH m AS MATERIALIZED (SELECT id, embedding FROM \(table("image")) i WHERE \(condition))
+                        SELECT id, 1 - (\(order)) AS score FROM m ORDER BY \(order), id LIMIT \(k)
+                        """
+                } else {
+                    try await connection.query("SET LOCAL hnsw.iterative_scan = strict_order", logger: logger)
+                    try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL hnsw.ef_search = \(efSearch)"), logger: logger)
+                    try await connection.query("SET LOCAL hnsw.max_scan_tuples = 1000000", logger: logger)
+                    query.sql = "SELECT id, 1 - (\(order)) AS score FROM \(table("image")) i WHERE \(condition) ORDER BY \(order) LIMIT \(k)"
+                }
+                var found: [ScoredImage] = []
+                for try await (id, score) in try await connection.query(query, logger: logger).decode((Int64, Double).self) {
+                    found.append(ScoredImage(id: id, score: Float(score)))
+                }
+                return found
+            }
+        }
+        // SET LOCAL ended with the transaction; this connection's remembered ef_search still holds.
         guard let minScore else { return found }
         return found.filter { $0.score >= minScore }
     }
@@ -647,15 +755,17 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
 
     /// Exact cosine search over the caption embeddings (a sequential scan: captions are short-listed by the
     /// image path's HNSW index in a hybrid search, and a caption-only search of a large store is rarer).
-    public func nearestCaptions(to vector: [Float], k: Int, minScore: Float?) async throws -> [ScoredImage] {
+    public func nearestCaptions(to vector: [Float], k: Int, minScore: Float?, filter: MetadataFilter?) async throws -> [ScoredImage] {
         guard k > 0, !vector.isEmpty else { return [] }
-        var query = PostgresQuery(unsafeSQL: """
+        var query = PostgresQuery(unsafeSQL: "")
+        query.binds.append(vector)
+        let condition = filterCondition(filter, alias: "i", first: 2, into: &query)
+        query.sql = """
             SELECT c.image_id, 1 - (c.embedding <=> $1::float4[]::vector) AS score
             FROM \(table("caption")) c JOIN \(table("image")) i ON i.id = c.image_id
-            WHERE c.content_hash = i.content_hash AND vector_dims(c.embedding) = \(vector.count)
+            WHERE c.content_hash = i.content_hash AND vector_dims(c.embedding) = \(vector.count) AND \(condition)
             ORDER BY c.embedding <=> $1::float4[]::vector LIMIT \(k)
-            """)
-        query.binds.append(vector)
+            """
         let search = query
         let found: [ScoredImage] = try await run { [self] connection in
             var found: [ScoredImage] = []
