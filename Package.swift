@@ -21,12 +21,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Image lists: downloads (HTTP/1.1 keep-alive, per-host connection limits, streaming bodies) and S3 signing
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
     ],
     targets: [
         // System libraries from Debian -dev packages.
         .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Non-variadic wrappers around libvips's variadic C API.
         .target(name: "CVipsShim", dependencies: ["CVips"]),
         // Vectorised inner loops of the tensor kernels (function multiversioning for AVX-512 / AVX2).
@@ -45,7 +49,13 @@ let package = Package(
             "GlimpseIndex", "GlimpseModels", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "GlimpseEngine", dependencies: ["GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "CVipsShim"]),
+        // Where images come from besides folders: lists (CSV/TSV/JSON Lines, gzip'd), HTTP(S) and S3.
+        .target(name: "GlimpseSources", dependencies: [
+            "GlimpseImage", "CZlib",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "GlimpseEngine", dependencies: ["GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "GlimpseSources", "CVipsShim"]),
         .target(name: "GlimpseServer", dependencies: [
             "GlimpseEngine", "GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "CVipsShim",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -55,7 +65,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "glimpse", dependencies: [
-            "GlimpseEngine", "GlimpseServer", .product(name: "Logging", package: "swift-log"), "GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "GlimpseTensor", "GlimpseText", "GlimpseHub",
+            "GlimpseEngine", "GlimpseServer", .product(name: "Logging", package: "swift-log"), "GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "GlimpseTensor", "GlimpseText", "GlimpseHub", "GlimpseSources",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "GlimpseBench", dependencies: [
@@ -71,6 +81,9 @@ let package = Package(
         .testTarget(name: "GlimpseHubTests", dependencies: ["GlimpseHub"]),
         .testTarget(name: "GlimpseIndexTests", dependencies: ["GlimpseIndex"]),
         .testTarget(name: "GlimpseStoreTests", dependencies: ["GlimpseStore", "GlimpseIndex", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "GlimpseSourcesTests", dependencies: [
+            "GlimpseSources", .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .testTarget(name: "GlimpseEngineTests", dependencies: ["GlimpseEngine"]),
         .testTarget(name: "GlimpseServerTests", dependencies: [
             "GlimpseServer", "GlimpseEngine", "GlimpseStore", "GlimpseModels",

@@ -7,7 +7,7 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-packages=(build-essential pkg-config libvips-dev libopenblas-dev libdnnl-dev libsqlite3-dev sqlite3 curl ca-certificates
+packages=(build-essential pkg-config libvips-dev libopenblas-dev libdnnl-dev libsqlite3-dev zlib1g-dev sqlite3 curl ca-certificates
   python3 python3-pip chromium chromium-driver wrk)  # sqlite3, python3: the crash test; the last three: the browser test and load benchmark
 missing=()
 for p in "${packages[@]}"; do

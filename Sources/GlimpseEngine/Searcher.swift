@@ -76,46 +76,50 @@ public final class Searcher: @unchecked Sendable {
     }
 
     public func search(text: String, limit: Int, offset: Int = 0, path: SearchPath = .clip, minScore: Float? = nil,
-                       ef: Int? = nil) async throws -> [SearchHit] {
-        try await search(query: embed(text: text, path: path), limit: limit, offset: offset, path: path, minScore: minScore, ef: ef)
+                       ef: Int? = nil, filter: MetadataFilter? = nil) async throws -> [SearchHit] {
+        try await search(query: embed(text: text, path: path), limit: limit, offset: offset, path: path, minScore: minScore, ef: ef,
+                         filter: filter)
     }
 
-    public func search(imagePath: String, limit: Int, minScore: Float? = nil, ef: Int? = nil) async throws -> [SearchHit] {
+    public func search(imagePath: String, limit: Int, minScore: Float? = nil, ef: Int? = nil,
+                       filter: MetadataFilter? = nil) async throws -> [SearchHit] {
         let vector: [Float]
         do { vector = try embedder.embed(imagePaths: [imagePath])[0].get() } catch { throw SearchError.badQueryImage("\(error)") }
-        return try await search(vector: vector, limit: limit, minScore: minScore, ef: ef)
+        return try await search(vector: vector, limit: limit, minScore: minScore, ef: ef, filter: filter)
     }
 
-    /// The ranking of an embedded query along `path`: the first `k` image ids with their scores, best first.
-    public func rank(_ query: EmbeddedQuery, k: Int, path: SearchPath, minScore: Float? = nil, ef: Int? = nil) async throws -> [ScoredImage] {
+    /// The ranking of an embedded query along `path`: the first `k` image ids with their scores, best first,
+    /// among the images `filter` accepts.
+    public func rank(_ query: EmbeddedQuery, k: Int, path: SearchPath, minScore: Float? = nil, ef: Int? = nil,
+                     filter: MetadataFilter? = nil) async throws -> [ScoredImage] {
         switch path {
         case .clip:
             guard let vector = query.clip else { preconditionFailure("query embedded without its CLIP vector") }
-            return try await store.nearest(to: vector, k: k, minScore: minScore, ef: ef.map { max($0, k) })
+            return try await store.nearest(to: vector, k: k, minScore: minScore, ef: ef.map { max($0, k) }, filter: filter)
         case .caption:
             guard let vector = query.caption else { preconditionFailure("query embedded without its caption vector") }
-            return try await store.nearestCaptions(to: vector, k: k, minScore: minScore)
+            return try await store.nearestCaptions(to: vector, k: k, minScore: minScore, filter: filter)
         case .hybrid:
             let depth = max(hybridDepth, k)
-            async let clip = rank(query, k: depth, path: .clip, minScore: minScore, ef: ef)
-            async let caption = rank(query, k: depth, path: .caption, minScore: minScore, ef: ef)
+            async let clip = rank(query, k: depth, path: .clip, minScore: minScore, ef: ef, filter: filter)
+            async let caption = rank(query, k: depth, path: .caption, minScore: minScore, ef: ef, filter: filter)
             return Array(fusion.fuse(clip: try await clip, caption: try await caption).prefix(k))
         }
     }
 
     /// A page of results for an embedded text query.
     public func search(query: EmbeddedQuery, limit: Int, offset: Int = 0, path: SearchPath, minScore: Float? = nil,
-                       ef: Int? = nil) async throws -> [SearchHit] {
-        let found = try await rank(query, k: offset + limit, path: path, minScore: minScore, ef: ef)
+                       ef: Int? = nil, filter: MetadataFilter? = nil) async throws -> [SearchHit] {
+        let found = try await rank(query, k: offset + limit, path: path, minScore: minScore, ef: ef, filter: filter)
         return try await hits(Array(found.dropFirst(offset).prefix(limit)))
     }
 
     /// Nearest images to a CLIP-space embedding, best first: the page of `limit` hits after the first `offset`,
     /// leaving out the image `excluding` (the query image of "more like this").
     public func search(vector: [Float], limit: Int, offset: Int = 0, minScore: Float? = nil, excluding: Int64? = nil,
-                       ef: Int? = nil) async throws -> [SearchHit] {
+                       ef: Int? = nil, filter: MetadataFilter? = nil) async throws -> [SearchHit] {
         let k = offset + limit + (excluding == nil ? 0 : 1)
-        var found = try await store.nearest(to: vector, k: k, minScore: minScore, ef: ef.map { max($0, k) })
+        var found = try await store.nearest(to: vector, k: k, minScore: minScore, ef: ef.map { max($0, k) }, filter: filter)
         if let excluding { found.removeAll { $0.id == excluding } }
         return try await hits(Array(found.dropFirst(offset).prefix(limit)))
     }

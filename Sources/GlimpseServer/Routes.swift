@@ -1,4 +1,5 @@
 import Foundation
+import GlimpseImage
 import HTTPTypes
 import Hummingbird
 import NIOCore

@@ -33,11 +33,16 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "How hybrid fuses the two rankings: rrf[:K] (reciprocal rank fusion, K = 60) or weighted[:W] (min-max normalised scores, W = CLIP's weight, 0.5).")
     var fusion: String = RankFusion.default.name
 
+    @Option(name: .customLong("where"), help: ArgumentHelp(
+        "Only images whose metadata satisfies this clause (repeatable; all must hold): 'photographer = \"Jane\"', 'year >= 2020', 'keywords contains \"beach\"', 'format in (\"png\", \"webp\")'. Operators: = != < <= > >= in contains.",
+        valueName: "clause"))
+    var clauses: [String] = []
+
     @OptionGroup var libraryOptions: LibraryOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var textModelOptions: TextModelOptions
 
-    @Flag(help: "Print a JSON array of {\"path\", \"score\", \"caption\"}, best first (caption only when the image has one).")
+    @Flag(help: "Print a JSON array of {\"id\", \"path\", \"url\", \"score\", \"caption\", \"metadata\"}, best first (url only for images fetched from a list or S3, caption only when the image has one).")
     var json = false
 
     @Flag(help: "Show thumbnails in terminals that support inline images (iTerm2, WezTerm, kitty).")
@@ -50,6 +55,7 @@ struct SearchCommand: AsyncParsableCommand {
         if let ef, !(1...1000).contains(ef) { throw ValidationError("--ef must be in 1...1000.") }
         if RankFusion(fusion) == nil { throw ValidationError("--fusion must be rrf, rrf:K, weighted or weighted:W (0 ≤ W ≤ 1).") }
         if image != nil && path != .clip { throw ValidationError("--image searches by CLIP embedding: leave out --path.") }
+        do { _ = try MetadataFilter(parsing: clauses) } catch { throw ValidationError("--where: \(error)") }
     }
 
     func run() async throws {
@@ -59,27 +65,33 @@ struct SearchCommand: AsyncParsableCommand {
         let searcher = Searcher(store: store, embedder: opened.embedder, captionText: opened.captionText)
         searcher.fusion = RankFusion(fusion)!
         let hits: [SearchHit]
+        let filter = clauses.isEmpty ? nil : try MetadataFilter(parsing: clauses)
         do {
             try await store.refresh()
             try? await store.checkpoint()  // a cache: a read-only library still searches
-            if let image { hits = try await searcher.search(imagePath: image, limit: limit, minScore: minScore, ef: ef) }
-            else { hits = try await searcher.search(text: query ?? "", limit: limit, path: path, minScore: minScore, ef: ef) }
+            if let image { hits = try await searcher.search(imagePath: image, limit: limit, minScore: minScore, ef: ef, filter: filter) }
+            else { hits = try await searcher.search(text: query ?? "", limit: limit, path: path, minScore: minScore, ef: ef, filter: filter) }
             await store.close()
         } catch {
             await store.close()
             throw CLIError("\(error)")
         }
         if json {
-            print("[" + hits.map { hit in
-                JSONLine.object([("path", JSONLine.string(hit.path)), ("score", "\(hit.score)")]
-                                + (hit.caption.map { [("caption", JSONLine.string($0))] } ?? []))
-            }.joined(separator: ", ") + "]")
+            let objects = hits.map { hit -> String in
+                var fields: [(String, String)] = [("id", JSONLine.string(hit.image.displayID)), ("path", JSONLine.string(hit.path))]
+                if let url = hit.image.url { fields.append(("url", JSONLine.string(url))) }
+                fields.append(("score", "\(hit.score)"))
+                if let caption = hit.caption { fields.append(("caption", JSONLine.string(caption))) }
+                fields.append(("metadata", hit.image.metadata))
+                return JSONLine.object(fields)
+            }
+            print("[" + objects.joined(separator: ", ") + "]")
             return
         }
         if hits.isEmpty { print("no results"); return }
         for hit in hits {
-            print(String(format: "%.4f  %@", hit.score, hit.path) + (hit.caption.map { "  \"\($0)\"" } ?? ""))
-            if preview { InlineImage.print(path: hit.path) }
+            print(String(format: "%.4f  %@", hit.score, hit.image.url ?? hit.path) + (hit.caption.map { "  \"\($0)\"" } ?? ""))
+            if preview && hit.image.url == nil { InlineImage.print(path: hit.path) }
         }
     }
 }
