@@ -55,7 +55,8 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "GlimpseEngine", dependencies: ["GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "GlimpseSources", "CVipsShim"]),
+        .target(name: "GlimpseEngine", dependencies: ["GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "GlimpseSources", "CVipsShim",
+                                               .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "GlimpseServer", dependencies: [
             "GlimpseEngine", "GlimpseStore", "GlimpseIndex", "GlimpseModels", "GlimpseImage", "CVipsShim",
             .product(name: "Hummingbird", package: "hummingbird"),

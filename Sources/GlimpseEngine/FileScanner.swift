@@ -14,8 +14,13 @@ public struct ScannedFile: Sendable, Equatable {
 public struct IndexFailure: Error, Sendable, Equatable, Codable, CustomStringConvertible {
     public let path: String
     public let error: String
-    public init(path: String, error: String) { self.path = path; self.error = error }
-    public var description: String { "\(path): \(error)" }
+    /// For a list's row: its id (when it has one) and URL.
+    public var id: String?
+    public var url: String?
+    public init(path: String, error: String, id: String? = nil, url: String? = nil) {
+        self.path = path; self.error = error; self.id = id; self.url = url
+    }
+    public var description: String { url.map { "\(id.map { $0 + " " } ?? "")\($0): \(error)" } ?? "\(path): \(error)" }
 }
 
 /// Walks folders for image files. Follows symbolic links but visits each directory once (so loops end),

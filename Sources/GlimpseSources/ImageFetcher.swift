@@ -80,7 +80,7 @@ public final class ImageFetcher: Sendable {
         case "file":
             return .fetched(try copyFile(parsed.path, to: destination))
         case "s3":
-            guard let s3 else { throw SourceError.credentials("no S3 client configured") }
+            guard let s3 else { throw SourceError.credentials("s3:// URLs need AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials)") }
             let object = try S3Location(url: url)
             return try await withRetries {
                 let request = try s3.signedGet(bucket: object.bucket, key: object.key, validator: validator)
