@@ -10,6 +10,8 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
     case methodNotAllowed(method: String, path: String)
     case imageNotFound(id: String)
     case imageFileMissing(id: Int64)
+    /// The image was fetched from another host (a list, S3): its original is there, not served here.
+    case remoteOriginal(id: Int64, url: String)
     case badParameter(name: String, value: String, reason: String)
     case missingParameter(name: String)
     case emptyQuery
@@ -40,7 +42,7 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
 
     public var status: HTTPResponse.Status {
         switch self {
-        case .routeNotFound, .imageNotFound, .imageFileMissing: .notFound
+        case .routeNotFound, .imageNotFound, .imageFileMissing, .remoteOriginal: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .badParameter, .missingParameter, .emptyQuery, .captionsUnavailable, .queryTooLong, .malformedJSON, .malformedMultipart, .missingField, .badBase64:
             .badRequest
@@ -63,6 +65,7 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
         case .methodNotAllowed: "method_not_allowed"
         case .imageNotFound: "image_not_found"
         case .imageFileMissing: "image_file_missing"
+        case .remoteOriginal: "remote_original"
         case .badParameter: "bad_parameter"
         case .missingParameter: "missing_parameter"
         case .emptyQuery: "empty_query"
@@ -93,6 +96,7 @@ public enum APIError: Error, Equatable, CustomStringConvertible {
         case let .methodNotAllowed(method, path): "\(path) does not accept \(method)"
         case let .imageNotFound(id): "no image with id \(id)"
         case let .imageFileMissing(id): "the file of image \(id) is no longer on disk; run an index to update the library"
+        case let .remoteOriginal(id, url): "image \(id) was fetched from \(url); its original is there (this server serves only its thumbnail)"
         case let .badParameter(name, value, reason): "bad value \(value.debugDescription) for \(name): \(reason)"
         case let .missingParameter(name): "missing parameter \(name)"
         case .emptyQuery: "the query is empty"

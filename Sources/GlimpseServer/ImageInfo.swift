@@ -1,3 +1,5 @@
+import GlimpseStore
+
 /// What `GET /api/images/{id}` (and an upload) answers about one image.
 public struct ImageInfo: Codable, Sendable, Equatable {
     public let id: Int64
@@ -10,10 +12,21 @@ public struct ImageInfo: Codable, Sendable, Equatable {
     public let thumbnailURL: String
     public let url: String
     public let similarURL: String
+    public var sourceID: String?
+    public var sourceURL: String?
+    public var metadata: ImageMetadata = [:]
+
+    public init(id: Int64, path: String, width: Int, height: Int, format: String, size: Int64, indexedAt: Double, thumbnailURL: String,
+                url: String, similarURL: String, sourceID: String? = nil, sourceURL: String? = nil, metadata: ImageMetadata = [:]) {
+        self.id = id; self.path = path; self.width = width; self.height = height; self.format = format; self.size = size
+        self.indexedAt = indexedAt; self.thumbnailURL = thumbnailURL; self.url = url; self.similarURL = similarURL
+        self.sourceID = sourceID; self.sourceURL = sourceURL; self.metadata = metadata
+    }
 
     enum CodingKeys: String, CodingKey {
-        case id, path, width, height, format, size, url
+        case id, path, width, height, format, size, url, metadata
         case indexedAt = "indexed_at", thumbnailURL = "thumbnail_url", similarURL = "similar_url"
+        case sourceID = "source_id", sourceURL = "source_url"
     }
 }
 

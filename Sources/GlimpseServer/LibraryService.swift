@@ -94,10 +94,13 @@ public final class LibraryService: @unchecked Sendable {
 
     public func info(for record: ImageRecord) -> ImageInfo {
         let id = record.id ?? 0
-        return ImageInfo(id: id, path: relativePath(record.path), width: record.width, height: record.height,
+        // An image fetched over http(s) links to its original; the server never proxies other hosts.
+        let original = record.url.flatMap { url in url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://") ? url : nil }
+        return ImageInfo(id: id, path: record.url == nil ? relativePath(record.path) : record.displayID, width: record.width, height: record.height,
                          format: record.format, size: record.size, indexedAt: record.indexedAt,
                          thumbnailURL: "/api/images/\(id)/thumbnail?v=\(Self.version(record))",
-                         url: "/api/images/\(id)/file?v=\(Self.version(record))", similarURL: "/api/images/\(id)/similar")
+                         url: original ?? "/api/images/\(id)/file?v=\(Self.version(record))", similarURL: "/api/images/\(id)/similar",
+                         sourceID: record.url == nil ? nil : record.displayID, sourceURL: record.url, metadata: record.metadataValues)
     }
 
     // MARK: Search
@@ -114,7 +117,7 @@ public final class LibraryService: @unchecked Sendable {
         let captionVector = try await decodes.run { captionText.embed(text: text) }
         let query = EmbeddedQuery(clip: options.path == .caption ? nil : await batcher.embed(text), caption: captionVector)
         return try await searcher.search(query: query, limit: options.limit, offset: options.offset, path: options.path,
-                                         minScore: options.minScore, ef: options.ef).map(result)
+                                         minScore: options.minScore, ef: options.ef, filter: options.filter).map(result)
     }
 
     public func search(imageBytes: [UInt8], options: SearchOptions) async throws -> [SearchResult] {
@@ -129,13 +132,14 @@ public final class LibraryService: @unchecked Sendable {
 
     func search(vector: [Float], options: SearchOptions, excluding: Int64? = nil) async throws -> [SearchResult] {
         try await searcher.search(vector: vector, limit: options.limit, offset: options.offset, minScore: options.minScore,
-                                  excluding: excluding, ef: options.ef).map(result)
+                                  excluding: excluding, ef: options.ef, filter: options.filter).map(result)
     }
 
     func result(_ hit: SearchHit) -> SearchResult {
         let image = info(for: hit.image)
         return SearchResult(id: hit.id, path: image.path, score: hit.score, width: hit.width, height: hit.height,
-                            thumbnailURL: image.thumbnailURL, url: image.url, caption: hit.caption)
+                            thumbnailURL: image.thumbnailURL, url: image.url, caption: hit.caption,
+                            sourceID: image.sourceID, sourceURL: image.sourceURL, metadata: image.metadata)
     }
 
     /// Decodes an uploaded image in memory (never through the file system) and embeds it.
@@ -176,7 +180,7 @@ public final class LibraryService: @unchecked Sendable {
     public func thumbnail(for record: ImageRecord) async throws -> Data {
         let id = record.id ?? 0
         if let data = try await store.thumbnail(id: id) { return data }
-        let path = localPath(record.path)
+        let path = try file(for: record)
         guard FileManager.default.fileExists(atPath: path) else { throw APIError.imageFileMissing(id: id) }
         let thumbnails = self.thumbnails
         let data = try await decodes.run {
@@ -190,7 +194,16 @@ public final class LibraryService: @unchecked Sendable {
 
     /// The path of the image's file on this machine, checked to be there (the route streams it).
     public func file(for record: ImageRecord) throws -> String {
-        let path = localPath(record.path)
+        let path: String
+        if let url = record.url {
+            // A list's file:// rows are files here; other originals are elsewhere, and never fetched for a client.
+            guard url.lowercased().hasPrefix("file://"), let local = URL(string: url)?.path else {
+                throw APIError.remoteOriginal(id: record.id ?? 0, url: url)
+            }
+            path = local
+        } else {
+            path = localPath(record.path)
+        }
         guard FileManager.default.isReadableFile(atPath: path) else { throw APIError.imageFileMissing(id: record.id ?? 0) }
         return path
     }

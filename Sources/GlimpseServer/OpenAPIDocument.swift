@@ -54,7 +54,7 @@ public enum OpenAPIDocument {
         "parameters": [
           {"name": "q", "in": "query", "required": true, "description": "What to look for", "schema": {"type": "string"}},
           {"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"}, {"$ref": "#/components/parameters/MinScore"}, {"$ref": "#/components/parameters/Ef"},
-          {"$ref": "#/components/parameters/Path"}
+          {"$ref": "#/components/parameters/Path"}, {"$ref": "#/components/parameters/Filter"}
         ],
         "responses": {
           "200": {"$ref": "#/components/responses/Search"},
@@ -80,7 +80,7 @@ public enum OpenAPIDocument {
     "/api/search/image": {
       "post": {
         "operationId": "searchImage", "summary": "Search by an example image (multipart field `image`, or a raw image body)",
-        "parameters": [{"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"}, {"$ref": "#/components/parameters/MinScore"}, {"$ref": "#/components/parameters/Ef"}],
+        "parameters": [{"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"}, {"$ref": "#/components/parameters/MinScore"}, {"$ref": "#/components/parameters/Ef"}, {"$ref": "#/components/parameters/Filter"}],
         "requestBody": {"$ref": "#/components/requestBodies/Image"},
         "responses": {
           "200": {"$ref": "#/components/responses/Search"},
@@ -165,7 +165,7 @@ public enum OpenAPIDocument {
       "parameters": [{"$ref": "#/components/parameters/Id"}],
       "get": {
         "operationId": "similarImages", "summary": "More like this: the library's nearest images to this one (itself excluded)",
-        "parameters": [{"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"}, {"$ref": "#/components/parameters/MinScore"}, {"$ref": "#/components/parameters/Ef"}],
+        "parameters": [{"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"}, {"$ref": "#/components/parameters/MinScore"}, {"$ref": "#/components/parameters/Ef"}, {"$ref": "#/components/parameters/Filter"}],
         "responses": {
           "200": {"$ref": "#/components/responses/Search"},
           "400": {"$ref": "#/components/responses/BadRequest"},
@@ -201,6 +201,7 @@ public enum OpenAPIDocument {
       "Id": {"name": "id", "in": "path", "required": true, "description": "Image id", "schema": {"type": "integer", "format": "int64", "minimum": 1}},
       "Limit": {"name": "limit", "in": "query", "description": "Results per page (default 30)", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
       "Offset": {"name": "offset", "in": "query", "description": "Results to skip (paging)", "schema": {"type": "integer", "minimum": 0, "maximum": 10000}},
+      "Filter": {"name": "filter", "in": "query", "style": "form", "explode": true, "description": "Metadata filter clauses, all of which must hold (repeat the parameter, or join clauses with 'and'): key op value with op one of = != < <= > >= in contains, e.g. photographer = \"Jane\", year >= 2020, keywords contains \"beach\", format in (\"png\", \"webp\"). A bad clause is a 400 naming it.", "schema": {"type": "array", "maxItems": 32, "items": {"type": "string", "maxLength": 2048}}},
       "MinScore": {"name": "min_score", "in": "query", "description": "Only results with at least this cosine similarity", "schema": {"type": "number", "minimum": -1, "maximum": 1}},
       "Path": {"name": "path", "in": "query", "description": "How a text query finds images: clip (image embeddings, default), caption (the captions' sentence embeddings) or hybrid (both rankings fused by reciprocal rank); caption and hybrid need a library indexed with --captions (see /api/info search_paths)", "schema": {"type": "string", "enum": ["clip", "caption", "hybrid"], "default": "clip"}},
       "Ef": {"name": "ef", "in": "query", "description": "Candidates an approximate (HNSW) search considers: higher finds more of the true nearest, slower", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}
@@ -237,7 +238,8 @@ public enum OpenAPIDocument {
           "offset": {"type": "integer", "minimum": 0, "maximum": 10000},
           "min_score": {"type": "number", "minimum": -1, "maximum": 1},
           "ef": {"type": "integer", "minimum": 1, "maximum": 1000},
-          "path": {"type": "string", "enum": ["clip", "caption", "hybrid"], "description": "Text queries only (see the path parameter)"}
+          "path": {"type": "string", "enum": ["clip", "caption", "hybrid"], "description": "Text queries only (see the path parameter)"},
+          "filter": {"description": "Metadata filter clauses (see the filter parameter): one text or a list", "oneOf": [{"type": "string", "maxLength": 2048}, {"type": "array", "maxItems": 32, "items": {"type": "string", "maxLength": 2048}}]}
         }
       },
       "SearchResult": {
@@ -250,8 +252,11 @@ public enum OpenAPIDocument {
           "width": {"type": "integer"},
           "height": {"type": "integer"},
           "thumbnail_url": {"type": "string"},
-          "url": {"type": "string"},
-          "caption": {"type": "string", "description": "The image's caption, when the library has one"}
+          "url": {"type": "string", "description": "The original: its own http(s) URL for an image fetched from a list, else this server's file URL"},
+          "caption": {"type": "string", "description": "The image's caption, when the library has one"},
+          "source_id": {"type": "string", "description": "For images from a list or S3: the list's id column, else the URL"},
+          "source_url": {"type": "string", "description": "For images from a list or S3: where they were fetched from"},
+          "metadata": {"type": "object", "additionalProperties": true, "description": "The image's metadata: a list's columns (numbers as numbers, keywords as lists), a photo's EXIF facts"}
         }
       },
       "SearchResponse": {
@@ -275,7 +280,10 @@ public enum OpenAPIDocument {
           "indexed_at": {"type": "number", "description": "Seconds since 1970"},
           "thumbnail_url": {"type": "string"},
           "url": {"type": "string"},
-          "similar_url": {"type": "string"}
+          "similar_url": {"type": "string"},
+          "source_id": {"type": "string"},
+          "source_url": {"type": "string"},
+          "metadata": {"type": "object", "additionalProperties": true}
         }
       },
       "LibraryInfo": {

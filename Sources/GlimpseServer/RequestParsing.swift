@@ -1,5 +1,6 @@
 import Foundation
 import GlimpseEngine
+import GlimpseStore
 import Hummingbird
 
 /// Reading parameters and bodies from requests, each bad input turned into an `APIError` that names it.
@@ -29,10 +30,22 @@ enum RequestParsing {
     }
 
     static func options(limit: String?, offset: String?, minScore: String?, ef: String? = nil, path: String? = nil,
-                        configuration: ServerConfiguration) throws -> SearchOptions {
+                        filter: [String] = [], configuration: ServerConfiguration) throws -> SearchOptions {
         SearchOptions(limit: try integer("limit", limit, range: 1...configuration.maxLimit) ?? configuration.defaultLimit,
                       offset: try integer("offset", offset, range: 0...10_000) ?? 0,
-                      minScore: try score(minScore), ef: try integer("ef", ef, range: 1...1000), path: try searchPath(path))
+                      minScore: try score(minScore), ef: try integer("ef", ef, range: 1...1000), path: try searchPath(path),
+                      filter: try metadataFilter(filter))
+    }
+
+    /// Filter clauses (each may join several with "and"); nil when there are none.
+    static func metadataFilter(_ clauses: [String]) throws -> MetadataFilter? {
+        guard !clauses.isEmpty else { return nil }
+        guard clauses.count <= 32, clauses.allSatisfy({ $0.utf8.count <= 2048 }) else {
+            throw APIError.badParameter(name: "filter", value: String(clauses.joined(separator: " and ").prefix(80)), reason: "at most 32 clauses of 2048 bytes")
+        }
+        do { return try MetadataFilter(parsing: clauses) } catch let error as MetadataFilterError {
+            throw APIError.badParameter(name: "filter", value: error.clause, reason: error.reason)
+        }
     }
 
     static func searchPath(_ raw: String?) throws -> SearchPath {
@@ -47,7 +60,8 @@ enum RequestParsing {
         let query = request.uri.queryParameters
         return try options(limit: query["limit"].map(String.init), offset: query["offset"].map(String.init),
                            minScore: query["min_score"].map(String.init), ef: query["ef"].map(String.init),
-                           path: query["path"].map(String.init), configuration: configuration)
+                           path: query["path"].map(String.init), filter: query.getAll("filter").map { String($0) },
+                           configuration: configuration)
     }
 
     /// The whole body, refusing more than the upload limit.

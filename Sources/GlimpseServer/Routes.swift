@@ -51,7 +51,7 @@ public enum Routes {
                 let options = try RequestParsing.options(
                     limit: search.limit.map(String.init), offset: search.offset.map(String.init),
                     minScore: search.minScore.map { "\($0)" }, ef: search.ef.map(String.init), path: search.path,
-                    configuration: configuration)
+                    filter: search.filter?.clauses ?? [], configuration: configuration)
                 switch (search.text, search.imageBase64) {
                 case let (text?, nil):
                     return try respond(try await service.search(text: text, options: options), since: start)

@@ -79,7 +79,9 @@ dialog::backdrop { background: rgba(5,7,12,.75); backdrop-filter: blur(4px); }
 .viewer .side { padding: 18px; display: flex; flex-direction: column; gap: 12px; }
 .viewer .path { font-weight: 600; word-break: break-all; }
 .viewer dl { display: grid; grid-template-columns: auto 1fr; gap: 4px 12px; margin: 0; color: var(--muted); font-size: 13px; }
-.viewer dd { margin: 0; color: var(--text); }
+.viewer dd { margin: 0; color: var(--text); word-break: break-word; }
+#viewerMeta { max-height: 38vh; overflow: auto; }
+#filter { width: 220px; }
 .viewer .actions { display: flex; flex-direction: column; gap: 8px; margin-top: auto; }
 .viewer .actions > * { text-align: center; text-decoration: none; }
 #close { position: absolute; right: 10px; top: 10px; background: rgba(10,12,18,.6); color: #fff; }
@@ -123,6 +125,7 @@ dialog::backdrop { background: rgba(5,7,12,.75); backdrop-filter: blur(4px); }
   <div class="controls">
     <label for="searchPath" id="searchPathLabel" hidden>Search by <select id="searchPath" title="How a description finds images">
       <option value="clip">image (CLIP)</option><option value="caption">caption</option><option value="hybrid">both (hybrid)</option></select></label>
+    <label for="filter">Filter <input id="filter" type="text" placeholder='year >= 2020 and keywords contains "beach"' title="Metadata filter: key op value (= != < <= > >= in contains), joined with and" autocomplete="off"></label>
     <label for="minScore">Min. score <input type="range" id="minScore" min="-0.2" max="0.5" step="0.01" value="-0.2" aria-describedby="minScoreValue"> <output id="minScoreValue">off</output></label>
     <span id="status" role="status" aria-live="polite"></span>
   </div>
@@ -144,6 +147,7 @@ dialog::backdrop { background: rgba(5,7,12,.75); backdrop-filter: blur(4px); }
     <div class="side">
       <div class="path" id="viewerPath"></div>
       <dl><dt>Score</dt><dd id="viewerScore"></dd><dt>Size</dt><dd id="viewerSize"></dd><dt>Id</dt><dd id="viewerId"></dd></dl>
+      <dl id="viewerMeta" aria-label="Metadata"></dl>
       <div class="actions">
         <button type="button" class="primary" id="similar">More like this</button>
         <a class="btn" id="original" target="_blank" rel="noopener">Open original</a>
@@ -242,6 +246,7 @@ async function loadMore() {
   const seq = state.seq;
   const params = new URLSearchParams({ limit: PAGE, offset: state.offset });
   const ms = minScore(); if (ms !== null) params.set("min_score", ms);
+  const filter = $("filter").value.trim(); if (filter) params.set("filter", filter);
   try {
     let data;
     if (state.mode === "text") { params.set("q", state.q); if ($("searchPath").value !== "clip") params.set("path", $("searchPath").value); data = await api("/api/search?" + params); }
@@ -288,10 +293,23 @@ function openViewer(index) {
   const item = state.items[index]; if (!item) return;
   current = index;
   $("viewerImg").src = withToken(item.thumbnail_url);
-  const full = new Image(); full.onload = () => { if (current === index) $("viewerImg").src = full.src; }; full.src = withToken(item.url);
+  // An original on another host (a list's URL) is linked, never loaded here: the page only loads this server's images.
+  const remote = !item.url.startsWith("/");
+  if (!remote) { const full = new Image(); full.onload = () => { if (current === index) $("viewerImg").src = full.src; }; full.src = withToken(item.url); }
   $("viewerImg").alt = item.caption || item.path; $("viewerPath").textContent = item.caption ? `${item.path} — “${item.caption}”` : item.path;
   $("viewerScore").textContent = item.score.toFixed(4); $("viewerSize").textContent = `${item.width} × ${item.height}`; $("viewerId").textContent = item.id;
-  $("original").href = withToken(item.url);
+  $("original").href = remote ? item.url : withToken(item.url);
+  $("original").textContent = remote ? "Open source ↗" : "Open original";
+  const meta = item.metadata || {};
+  const rows = [];
+  if (item.source_id && item.source_id !== item.source_url) rows.push(["id", item.source_id]);
+  if (item.source_url) rows.push(["source", item.source_url]);
+  for (const key of Object.keys(meta).sort()) rows.push([key, Array.isArray(meta[key]) ? meta[key].join(", ") : String(meta[key])]);
+  $("viewerMeta").replaceChildren(...rows.flatMap(([k, v]) => {
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = v;
+    return [dt, dd];
+  }));
   $("prev").disabled = index === 0; $("next").disabled = index >= state.items.length - 1;
   const dialog = $("viewer"); if (!dialog.open) dialog.showModal();
   $("similar").focus();
@@ -310,6 +328,8 @@ $("q").addEventListener("keydown", (e) => {
 $("minScore").addEventListener("input", () => { const v = minScore(); $("minScoreValue").textContent = v === null ? "off" : v.toFixed(2); });
 $("searchPath").addEventListener("change", () => { if (state.mode === "text") { reset("text"); loadMore(); } });
 $("minScore").addEventListener("change", () => { if (state.mode !== "none") { const mode = state.mode; reset(mode); loadMore(); } });
+$("filter").addEventListener("keydown", (e) => { if (e.key === "Enter" && state.mode !== "none") { const mode = state.mode; reset(mode); loadMore(); } });
+$("filter").addEventListener("change", () => { if (state.mode !== "none") { const mode = state.mode; reset(mode); loadMore(); } });
 $("pick").onclick = () => $("file").click();
 $("file").onchange = () => { const f = $("file").files[0]; if (f) startImage(f, f.name); $("file").value = ""; };
 $("chipClear").onclick = () => { clearImage(); reset("none"); state.done = true; $("q").focus(); };

@@ -172,6 +172,7 @@ struct FilterParser {
     }
 
     mutating func parse() throws -> [MetadataFilter.Clause] {
+        guard !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else { throw error("contains a control character") }
         try tokenize()
         guard !tokens.isEmpty else { throw error("empty filter") }
         var clauses: [MetadataFilter.Clause] = []
