@@ -73,6 +73,10 @@ let package = Package(
             "GlimpseModels", "GlimpseTensor", "GlimpseIndex", "GlimpseEngine", "GlimpseStore", "GlimpseImage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/GlimpseBench"),
+        // An HTTP server of misbehaving image hosts on loopback: the list-indexing tests and the downloader benchmark.
+        .executableTarget(name: "glimpse-fixture-server", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Benchmarks/FixtureServer"),
 
         .testTarget(name: "GlimpseTensorTests", dependencies: ["GlimpseTensor"]),
         .testTarget(name: "GlimpseImageTests", dependencies: ["GlimpseImage"],
@@ -90,7 +94,7 @@ let package = Package(
             "GlimpseServer", "GlimpseEngine", "GlimpseStore", "GlimpseModels",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "glimpseTests", dependencies: ["glimpse", "GlimpseStore"]),
+        .testTarget(name: "glimpseTests", dependencies: ["glimpse", "GlimpseStore", "glimpse-fixture-server"]),
     ],
     swiftLanguageModes: [.v6]
 )

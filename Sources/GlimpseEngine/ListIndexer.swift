@@ -202,7 +202,9 @@ public final class ListIndexer: @unchecked Sendable {
                 sources.append(file.path)
                 if file.work.replacing == nil { summary.added += 1 } else { summary.updated += 1 }
             case let (.failure(error), _), let (_, .failure(error)):
-                summary.failed.append(IndexFailure(path: file.work.item.key, error: "cannot decode: \(error)", id: file.work.item.sourceID,
+                // The decoder names the downloaded file; the row is named by its id and URL instead.
+                let reason = "\(error)".replacingOccurrences(of: file.path + ": ", with: "").replacingOccurrences(of: file.path, with: "the download")
+                summary.failed.append(IndexFailure(path: file.work.item.key, error: "cannot decode: \(reason)", id: file.work.item.sourceID,
                                                    url: file.work.item.url))
                 if let id = file.work.replacing, file.work.validator == nil { stale.append(id) }
             }

@@ -93,7 +93,7 @@ final class PostgresStoreConformanceTests: StoreConformanceTestCase, @unchecked 
         async let b = opened.open(url)
         let (first, second) = try await (a, b)
         let applied = try await first.appliedMigrations()
-        XCTAssertEqual(applied, ["v1: images, thumbnails, roots and settings", "v2: captions"])
+        XCTAssertEqual(applied, ["v1: images, thumbnails, roots and settings", "v2: captions", "v3: list sources and metadata"])
         let again = try await second.appliedMigrations()
         XCTAssertEqual(again, applied)
     }
