@@ -86,9 +86,7 @@ let package = Package(
         .testTarget(name: "GlimpseHubTests", dependencies: ["GlimpseHub"]),
         .testTarget(name: "GlimpseIndexTests", dependencies: ["GlimpseIndex"]),
         .testTarget(name: "GlimpseStoreTests", dependencies: ["GlimpseStore", "GlimpseIndex", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "GlimpseSourcesTests", dependencies: [
-            "GlimpseSources", .product(name: "Hummingbird", package: "hummingbird"),
-        ]),
+        .testTarget(name: "GlimpseSourcesTests", dependencies: ["GlimpseSources"]),
         .testTarget(name: "GlimpseEngineTests", dependencies: ["GlimpseEngine"]),
         .testTarget(name: "GlimpseServerTests", dependencies: [
             "GlimpseServer", "GlimpseEngine", "GlimpseStore", "GlimpseModels",

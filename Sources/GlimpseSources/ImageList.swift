@@ -273,12 +273,15 @@ public struct ImageList: Sendable {
         var fields: [(String, ListValue)] = []
         for name in order where name != layout.url && name != layout.id {
             guard layout.keep.map({ $0.contains(name) || name == layout.caption }) ?? true, let value = values[name] else { continue }
-            if case let .text(text) = value {
-                if text.isEmpty { continue }
-                fields.append((name == layout.caption ? "caption" : name, inferNumbers ? Self.typed(text) : value))
-            } else {
-                fields.append((name == layout.caption ? "caption" : name, value))
+            if name == layout.caption && layout.keep != nil && !layout.keep!.contains(name) {
+                if case let .text(text) = value, !text.isEmpty { fields.append(("caption", value)) }
+                continue
             }
+            if case let .text(text) = value, text.isEmpty { continue }
+            let typed = if case let .text(text) = value, inferNumbers { Self.typed(text) } else { value }
+            // The caption column is kept under its own name and, for every list alike, as "caption".
+            if name == layout.caption && name != "caption" { fields.append(("caption", value)) }
+            fields.append((name, typed))
         }
         fields += extra
         rows.append(ListRow(line: line, id: id, url: url, fields: fields))

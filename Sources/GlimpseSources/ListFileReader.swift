@@ -61,11 +61,15 @@ final class ListFileReader {
         }
     }
 
+    /// Physical lines read so far.
+    private var linesRead = 0
+
     /// The next record of a delimited file: fields split at `delimiter`, a field that starts with a quote runs to
-    /// its closing quote (across line breaks; "" is a quote inside). Returns the record and the line it started on.
+    /// its closing quote (across line breaks; "" is a quote inside). `lineNumber` is set to the line it starts on.
     func nextRecord(delimiter: UInt8, line lineNumber: inout Int) throws -> [String]? {
         guard var line = try nextLine() else { return nil }
-        lineNumber += 1
+        linesRead += 1
+        lineNumber = linesRead
         var fields: [String] = []
         var field: [UInt8] = []
         var i = 0
@@ -74,7 +78,7 @@ final class ListFileReader {
         while true {
             if i >= line.count {
                 if inQuotes, let more = try nextLine() {
-                    lineNumber += 1
+                    linesRead += 1
                     field.append(UInt8(ascii: "\n"))
                     line = more
                     i = 0

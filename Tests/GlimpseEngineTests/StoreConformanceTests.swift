@@ -31,6 +31,8 @@ class StoreConformanceTestCase: XCTestCase, @unchecked Sendable {
     func testWritesThroughOneConnectionAreSeenByAnother() async throws { try await suite().writesThroughOneConnectionAreSeenByAnother() }
     func testCaptionsAreIncrementalAndFollowTheirImages() async throws { try await suite().captionsAreIncrementalAndFollowTheirImages() }
     func testEverySearchPathFindsCaptionedImages() async throws { try await suite().everySearchPathFindsCaptionedImages() }
+    func testMetadataAndSourceFieldsRoundTrip() async throws { try await suite().metadataAndSourceFieldsRoundTrip() }
+    func testEveryFilterOperatorMatchesTheReference() async throws { try await suite().everyFilterOperatorMatchesTheReference() }
     func testEveryImageCopiesIntoAnotherStore() async throws {
         let suite = try await suite()
         try await suite.everyImageCopiesIntoAnotherStore(try await makeOpener()())
