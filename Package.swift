@@ -92,7 +92,7 @@ let package = Package(
             "GlimpseServer", "GlimpseEngine", "GlimpseStore", "GlimpseModels",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "glimpseTests", dependencies: ["glimpse", "GlimpseStore", "glimpse-fixture-server"]),
+        .testTarget(name: "glimpseTests", dependencies: ["glimpse", "GlimpseStore", "GlimpseSources", "glimpse-fixture-server"]),
     ],
     swiftLanguageModes: [.v6]
 )
