@@ -214,3 +214,15 @@ int glimpse_vips_svg_to_png(const char *svg, size_t svg_length, double dpi, void
     g_object_unref(image);
     return result;
 }
+
+int glimpse_vips_open_header(const char *path, VipsImage **out) {
+    *out = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    return *out == NULL ? -1 : 0;
+}
+
+char *glimpse_vips_field_string(VipsImage *image, const char *name) {
+    if (vips_image_get_typeof(image, name) == 0) return NULL;
+    char *text = NULL;
+    if (vips_image_get_as_string(image, name, &text) != 0) { vips_error_clear(); return NULL; }
+    return text;  // g_malloc'd; g_free == free with the system allocator glib uses
+}

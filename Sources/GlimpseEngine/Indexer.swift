@@ -77,7 +77,9 @@ public final class Indexer: @unchecked Sendable {
                 case let (.success(prepared), .success(vector)):
                     records.append(ImageRecord(path: file.path, size: file.size, mtimeNanoseconds: file.mtimeNanoseconds,
                                                contentHash: prepared.contentHash, width: prepared.width, height: prepared.height,
-                                               format: prepared.format, embedding: vector))
+                                               format: prepared.format, embedding: vector,
+                                               metadata: FileMetadata.make(width: prepared.width, height: prepared.height,
+                                                                           format: prepared.format, facts: prepared.facts)))
                     if work[i].replacing == nil { summary.added += 1 } else { summary.updated += 1 }
                 case let (.failure(error), _), let (_, .failure(error)):
                     summary.failed.append(IndexFailure(path: file.path, error: "\(error)"))
@@ -115,7 +117,9 @@ extension Indexer {
             let vector = try embedder.embedDecoded([.success(prepared.pixels)])[0].get()
             record = ImageRecord(path: file.path, size: file.size, mtimeNanoseconds: file.mtimeNanoseconds,
                                  contentHash: try ContentHash.ofFile(file.path), width: prepared.width, height: prepared.height,
-                                 format: prepared.format, embedding: vector)
+                                 format: prepared.format, embedding: vector,
+                                 metadata: FileMetadata.make(width: prepared.width, height: prepared.height, format: prepared.format,
+                                                             facts: PhotoFacts.read(path: file.path)))
         } catch let failure as IndexFailure {
             throw failure
         } catch {
@@ -135,6 +139,8 @@ struct PreparedImage: Sendable {
     let height: Int
     let format: String
     let contentHash: String
+    /// EXIF facts (date taken, camera, GPS) read from the file's header.
+    let facts: PhotoFacts
 }
 
 /// Decodes, preprocesses and hashes a batch of files on all cores, in the background.
@@ -152,7 +158,7 @@ final class DecodeJob: @unchecked Sendable {
                     shared.value[i] = Result {
                         let image = try embedder.prepare(path: path)
                         return PreparedImage(pixels: image.pixels, width: image.width, height: image.height, format: image.format,
-                                             contentHash: try hashes[path] ?? ContentHash.ofFile(path))
+                                             contentHash: try hashes[path] ?? ContentHash.ofFile(path), facts: PhotoFacts.read(path: path))
                     }
                 }
             }

@@ -68,7 +68,9 @@ public final class ListIndexer: @unchecked Sendable {
             guard let state = byKey[item.key] else { work.append(Work(item: item)); continue }
             let sameBytes = state.url == item.url && (item.listedValidator == nil || item.listedValidator == state.validator)
             guard sameBytes else { work.append(Work(item: item, replacing: state.id)); continue }
-            if MetadataJSON.encode(item.metadata) != state.metadata { metadataUpdates.append((state.id, item.metadata)) }
+            // The stored metadata is the row's plus the file's facts: compare (and update) the row's part only.
+            let expected = FileMetadata.merge(item.metadata, FileMetadata.facts(of: MetadataJSON.decode(state.metadata)))
+            if MetadataJSON.encode(expected) != state.metadata { metadataUpdates.append((state.id, expected)) }
             if revalidate && item.listedValidator == nil && state.validator != nil {
                 work.append(Work(item: item, replacing: state.id, validator: state.validator))
             } else {
@@ -186,7 +188,7 @@ public final class ListIndexer: @unchecked Sendable {
         let decoded = concurrentResults(files.count) { i -> PreparedImage in
             let image = try embedder.prepare(path: files[i].path)
             return PreparedImage(pixels: image.pixels, width: image.width, height: image.height, format: files[i].format == "jpg" ? "jpeg" : files[i].format,
-                                 contentHash: try ContentHash.ofFile(files[i].path))
+                                 contentHash: try ContentHash.ofFile(files[i].path), facts: PhotoFacts.read(path: files[i].path))
         }
         let embedded = embedder.embedDecoded(decoded.map { $0.map(\.pixels) })
         var records: [ImageRecord] = []
@@ -198,7 +200,8 @@ public final class ListIndexer: @unchecked Sendable {
                 records.append(ImageRecord(path: file.work.item.key, size: size ?? 0, mtimeNanoseconds: 0, contentHash: prepared.contentHash,
                                            width: prepared.width, height: prepared.height, format: prepared.format, embedding: vector,
                                            sourceID: file.work.item.sourceID, url: file.work.item.url, validator: file.validator,
-                                           metadata: file.work.item.metadata))
+                                           metadata: FileMetadata.merge(file.work.item.metadata, FileMetadata.make(
+                                               width: prepared.width, height: prepared.height, format: prepared.format, facts: prepared.facts))))
                 sources.append(file.path)
                 if file.work.replacing == nil { summary.added += 1 } else { summary.updated += 1 }
             case let (.failure(error), _), let (_, .failure(error)):

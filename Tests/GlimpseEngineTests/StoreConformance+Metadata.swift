@@ -54,6 +54,27 @@ extension StoreConformance {
         XCTAssertEqual(updated?.vector, records[3].vector, "a metadata update keeps the embedding")
     }
 
+    /// Folder images carry their file facts (size, format, EXIF date, camera, GPS) as metadata, and filter on them.
+    func folderImagesCarryTheirFileFacts() async throws {
+        try FileManager.default.copyItem(atPath: Self.fixtures + "/exif/camera_gps.jpg", toPath: folder + "/camera_gps.jpg")
+        _ = try await index()
+        let query = Self.embedder.embed(text: "a photo")
+        let canon = try await store.nearest(to: query, k: 20, minScore: nil, ef: nil, filter: try MetadataFilter(parsing: ["camera_make = Canon"]))
+        XCTAssertEqual(canon.count, 1)
+        let record = try await store.image(id: canon[0].id)
+        let metadata = try XCTUnwrap(record?.metadataValues)
+        XCTAssertEqual(record?.path, path("camera_gps.jpg"))
+        XCTAssertEqual(metadata["taken_at"], .string("2021-05-31T20:44:07"))
+        XCTAssertEqual(metadata["camera_model"], .string("Canon EOS 5D Mark IV"))
+        XCTAssertEqual(metadata["width"], .number(32))
+        XCTAssertEqual(metadata["format"], .string("jpeg"))
+        guard case let .number(longitude)? = metadata["gps_longitude"] else { return XCTFail("no GPS: \(metadata)") }
+        XCTAssertEqual(longitude, -0.1275, accuracy: 1e-6)
+        let wide = try await store.nearest(to: query, k: 20, minScore: nil, ef: nil, filter: try MetadataFilter(parsing: ["width >= 400"]))
+        let all = try await store.images(ids: try await store.fileStates().map(\.id))
+        XCTAssertEqual(Set(wide.map(\.id)), Set(all.values.filter { $0.width >= 400 }.map(\.id!)))
+    }
+
     func everyFilterOperatorMatchesTheReference() async throws {
         let records = try await saveRandomListImages(count: 300, root: "/lists/f.tsv")
         let query = records[0].vector

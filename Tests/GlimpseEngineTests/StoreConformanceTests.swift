@@ -32,6 +32,7 @@ class StoreConformanceTestCase: XCTestCase, @unchecked Sendable {
     func testCaptionsAreIncrementalAndFollowTheirImages() async throws { try await suite().captionsAreIncrementalAndFollowTheirImages() }
     func testEverySearchPathFindsCaptionedImages() async throws { try await suite().everySearchPathFindsCaptionedImages() }
     func testMetadataAndSourceFieldsRoundTrip() async throws { try await suite().metadataAndSourceFieldsRoundTrip() }
+    func testFolderImagesCarryTheirFileFacts() async throws { try await suite().folderImagesCarryTheirFileFacts() }
     func testEveryFilterOperatorMatchesTheReference() async throws { try await suite().everyFilterOperatorMatchesTheReference() }
     func testEveryImageCopiesIntoAnotherStore() async throws {
         let suite = try await suite()

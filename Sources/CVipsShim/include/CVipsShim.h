@@ -95,6 +95,11 @@ int glimpse_vips_rgb_to_jpeg_thumbnail(const unsigned char *rgb, int width, int 
 /// SVG unit). `*out` is g_malloc'd (free with glimpse_vips_free). Returns 0 on success, -1 on failure.
 int glimpse_vips_svg_to_png(const char *svg, size_t svg_length, double dpi, void **out, size_t *length);
 
+/// Opens only an image file's header (no pixels are decoded) for its metadata; release with glimpse_vips_release.
+int glimpse_vips_open_header(const char *path, VipsImage **out);
+/// A metadata field as text (e.g. "exif-ifd0-Make"), malloc'd (free with glimpse_vips_free); NULL when absent.
+char *glimpse_vips_field_string(VipsImage *image, const char *name);
+
 #ifdef __cplusplus
 }
 #endif
