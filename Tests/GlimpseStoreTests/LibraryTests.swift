@@ -30,7 +30,7 @@ final class LibraryTests: XCTestCase {
         let library = try makeLibrary()
         let names = try library.database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
         XCTAssertEqual(names, ["v1: images and settings", "v2: change generations for incremental index updates", "v3: library identity",
-                               "v4: captions"])
+                               "v4: captions", "v5: list sources and metadata"])
         let reopened = try Library(directory: library.directory)
         XCTAssertEqual(reopened.id, library.id, "the id is made once")
         XCTAssertNotEqual(try makeLibrary().id, library.id)
