@@ -25,7 +25,7 @@ server=$!
 for _ in $(seq 1 100); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
 port=$(sed -n 's/^listening on //p' "$work/server.out")
 { echo url; for f in $(ls "$work/served"); do echo "http://127.0.0.1:$port/images/$f"; done; } > "$work/list.csv"
-bytes=$(du -sb "$work/served" | cut -f1)
+bytes=$(find "$work/served" -type f -printf "%s\n" | awk "{s+=\$1} END {print s}")
 echo "list: $rows rows, $((bytes / 1024 / 1024)) MB, 1 ms latency, $parallel downloads in flight"
 for run in 1 2; do
   rm -rf "$work/cache"
