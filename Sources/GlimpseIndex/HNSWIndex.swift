@@ -549,13 +549,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     /// The k most similar live elements, best first; `ef` (default `self.ef`, at least k) trades speed for recall.
     public func search(query: [Float], k: Int, ef: Int? = nil, minScore: Float? = nil) throws -> [SearchResult] {
-        guard query.count == dimension else { throw IndexError.dimensionMismatch(expected: dimension, got: query.count) }
-        guard k > 0, count > 0 else { return [] }
-        let scratch = takeScratch()
-        defer { giveBack(scratch) }
-        scratch.prepare(elementCount: elementCount, dimension: dimension)
-        try query.withUnsafeBufferPointer { try normalise($0, into: scratch.query, dimension: dimension) }
-        return search(normalisedQuery: scratch.query, k: k, ef: ef ?? self.ef, minScore: minScore, scratch: scratch)
+        try search(query: query, k: k, ef: ef, minScore: minScore, allowed: nil)
     }
 
     /// Search with a query that is already unit length (no copy, no checks).
@@ -571,18 +565,17 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// accepted still route the traversal (the graph stays connected) but never enter the results, and the search
     /// goes on until it holds `ef` accepted ones, so a filter matching a fair share of the index still returns k.
     /// Very selective filters are better served by scoring the accepted vectors directly (`AutoIndex` decides).
-    public func search(query: [Float], k: Int, ef: Int? = nil, minScore: Float? = nil, allowed: (Int64) -> Bool) throws -> [SearchResult] {
+    public func search(query: [Float], k: Int, ef: Int? = nil, minScore: Float? = nil, allowed: ((Int64) -> Bool)?) throws -> [SearchResult] {
         guard query.count == dimension else { throw IndexError.dimensionMismatch(expected: dimension, got: query.count) }
         guard k > 0, count > 0 else { return [] }
         let scratch = takeScratch()
         defer { giveBack(scratch) }
         scratch.prepare(elementCount: elementCount, dimension: dimension)
         try query.withUnsafeBufferPointer { try normalise($0, into: scratch.query, dimension: dimension) }
-        return withoutActuallyEscaping(allowed) { allowed in
-            let v = view, offset = labelOffset
-            return search(normalisedQuery: scratch.query, k: k, ef: ef ?? self.ef, minScore: minScore, scratch: scratch,
-                          accepts: { allowed(v.label($0, offset: offset)) })
-        }
+        guard let allowed else { return search(normalisedQuery: scratch.query, k: k, ef: ef ?? self.ef, minScore: minScore, scratch: scratch) }
+        let v = view, offset = labelOffset
+        return search(normalisedQuery: scratch.query, k: k, ef: ef ?? self.ef, minScore: minScore, scratch: scratch,
+                      accepts: { allowed(v.label($0, offset: offset)) })
     }
 
     private func search(normalisedQuery q: UnsafePointer<Float>, k: Int, ef: Int, minScore: Float?,

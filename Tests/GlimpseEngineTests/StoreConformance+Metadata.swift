@@ -1,4 +1,5 @@
 import Foundation
+@testable import GlimpseIndex
 import GlimpseStore
 import XCTest
 @testable import GlimpseEngine
@@ -8,7 +9,7 @@ import XCTest
 extension StoreConformance {
     /// `count` images under `root#id` with random vectors and random metadata (seeded).
     func saveRandomListImages(count: Int, root: String, seed: UInt64 = 7) async throws -> [ImageRecord] {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let colors = ["red", "green", "blue", "black", "white", "Orange"]
         let tags = (0..<20).map { "tag\($0)" }
         let dimension = Self.embedder.embeddingDim
@@ -113,18 +114,5 @@ extension StoreConformance {
         let hits = try await searcher.search(vector: query, limit: 5, filter: try MetadataFilter(parsing: ["color = blue"]))
         XCTAssertEqual(hits.count, 5)
         XCTAssertTrue(hits.allSatisfy { $0.image.metadataValues["color"] == .string("blue") })
-    }
-}
-
-/// A small seeded generator (tests need the same "random" data each run).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
