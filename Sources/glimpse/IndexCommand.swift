@@ -127,6 +127,8 @@ struct IndexCommand: AsyncParsableCommand {
         }
         let store = try await libraryOptions.open(create: true)
         var summary: IndexSummary
+        // The downloader for lists and S3 (and the captioning of their images); shut down on every way out.
+        var remote: ListIndexer?
         do {
             try await store.bindModel(name: name, fingerprint: try ModelFingerprint.of(directory: model.directory),
                                       dimension: embedder.embeddingDim)
@@ -139,38 +141,44 @@ struct IndexCommand: AsyncParsableCommand {
             interrupt.install()
             let folders = paths.filter { !$0.hasPrefix("s3://") }
             summary = folders.isEmpty ? IndexSummary() : try await indexer.index(roots: folders, shouldStop: { interrupt.requested })
-            if !summary.interrupted && (!lists.isEmpty || folders.count < paths.count) {
-                let remote = try makeListIndexer(store: store, embedder: embedder)
-                remote.shard = indexer.shard
-                remote.progress = ProgressBar(label: "fetching")
-                remote.thumbnails = indexer.thumbnails
-                defer { Task { await remote.fetcher.shutdown() } }
-                for source in try await remoteSources(s3: remote.fetcher.s3) where !summary.interrupted {
-                    summary.merge(try await remote.index(source, shouldStop: { interrupt.requested }))
+            if !lists.isEmpty || folders.count < paths.count || captions {
+                let lister = try makeListIndexer(store: store, embedder: embedder)
+                remote = lister
+                lister.shard = indexer.shard
+                lister.progress = ProgressBar(label: "fetching")
+                lister.thumbnails = indexer.thumbnails
+                if !summary.interrupted {
+                    for source in try await remoteSources(s3: lister.fetcher.s3) where !summary.interrupted {
+                        summary.merge(try await lister.index(source, shouldStop: { interrupt.requested }))
+                    }
                 }
-                await remote.fetcher.shutdown()
             }
             if captions && !summary.interrupted {
                 let captionIndexer = try await CaptionModels.load(captionModel: captionModel, sentenceModel: sentenceModel, store: store,
                                                                   generation: generation, maxPixels: maxPixels)
                 captionIndexer.shard = indexer.shard
+                // Images from lists and S3 are captioned from their originals (cached, else fetched again).
+                if let remote { captionIndexer.remote = (remote.fetcher, remote.cache) }
                 captionIndexer.progress = ProgressBar(label: "captioning")
                 let captioned = try await captionIndexer.run(shouldStop: { interrupt.requested })
                 summary.captioned = captioned.captioned
                 summary.failed += captioned.failed
                 summary.interrupted = captioned.interrupted
             }
+            if let remote { await remote.fetcher.shutdown() }
+            remote = nil
             // The embedded store's index file, so that the next search starts fast.
             try await store.refresh()
             try await store.checkpoint()
             await store.close()
         } catch {
+            if let remote { await remote.fetcher.shutdown() }
             await store.close()
             throw CLIError("\(error)")
         }
         if json {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
         } else {
             print("added \(summary.added), updated \(summary.updated), moved \(summary.moved), removed \(summary.removed), unchanged \(summary.unchanged), failed \(summary.failed.count)"
@@ -246,7 +254,7 @@ extension IndexCommand {
         let rows = summary.added + summary.failed.count
         if json {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             var text = String(decoding: try encoder.encode(summary), as: UTF8.self)
             text.removeLast()
             print(text + ",\"seconds\":\(seconds),\"rows_per_second\":\(seconds > 0 ? Double(rows) / seconds : 0)}")

@@ -174,6 +174,13 @@ final class ListIndexCLITests: XCTestCase {
         let kept = try index(["--list", list, "--keep-removed"])
         XCTAssertEqual(kept["removed"] as? Int, 0, "\(kept)")
         XCTAssertEqual(try search("x").count, 2)
+
+        // Captions for list images: their originals are fetched again (the default cache released them).
+        let captioned = try index(["--list", list, "--keep-removed", "--captions", "--caption-model", fixturesPath + "/models/vit-gpt2-tiny",
+                                   "--sentence-model", fixturesPath + "/models/st-bert-mean-normalize", "--num-beams", "1"])
+        XCTAssertEqual(captioned["captioned"] as? Int, 2, "\(captioned)")
+        XCTAssertEqual((captioned["failed"] as? [Any])?.count, 0, "\(captioned)")
+        XCTAssertEqual(try search("x", ["--path", "caption"]).count, 2)
     }
 
     func testCacheServesAnotherLibraryAndRevalidationAsksTheServer() throws {
