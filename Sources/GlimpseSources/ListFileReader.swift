@@ -41,8 +41,20 @@ final class ListFileReader {
         return read > 0
     }
 
-    /// The next physical line without its line break (CRLF or LF), nil at the end.
+    private var atStart = true
+
+    /// The next physical line without its line break (CRLF or LF), nil at the end. A UTF-8 byte order mark at the
+    /// start of the file (Excel writes one) is dropped.
     func nextLine() throws -> [UInt8]? {
+        guard var line = try nextRawLine() else { return nil }
+        if atStart {
+            atStart = false
+            if line.starts(with: [0xEF, 0xBB, 0xBF]) { line.removeFirst(3) }
+        }
+        return line
+    }
+
+    private func nextRawLine() throws -> [UInt8]? {
         while true {
             if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
                 var end = newline

@@ -44,6 +44,13 @@ final class ImageListTests: XCTestCase {
         XCTAssertTrue(list.failures[1].error.contains("duplicate id (first on line 2)"), list.failures[1].error)
     }
 
+    func testByteOrderMarkAndCRLFFromSpreadsheets() throws {
+        let path = try write("excel.csv", "\u{FEFF}id,url,name\r\n1,https://a.example/1.jpg,One\r\n")
+        let list = try ImageList.read(path: path)
+        XCTAssertEqual(list.rows.map(\.id), ["1"])
+        XCTAssertEqual(value(list.rows[0], "name"), .text("One"))
+    }
+
     func testConceptualCaptionsAndGzip() throws {
         let text = "a dog on a beach\thttps://img.example/1.jpg\nthe moon over a city\thttps://img.example/2.jpg\n"
         let plain = try write("Train_GCC-training.tsv", text)
