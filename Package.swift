@@ -51,7 +51,7 @@ let package = Package(
         ]),
         // Where images come from besides folders: lists (CSV/TSV/JSON Lines, gzip'd), HTTP(S) and S3.
         .target(name: "GlimpseSources", dependencies: [
-            "GlimpseImage", "CZlib",
+            "GlimpseImage", "GlimpseStore", "CZlib",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "GlimpseHubTests", dependencies: ["GlimpseHub"]),
         .testTarget(name: "GlimpseIndexTests", dependencies: ["GlimpseIndex"]),
         .testTarget(name: "GlimpseStoreTests", dependencies: ["GlimpseStore", "GlimpseIndex", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "GlimpseSourcesTests", dependencies: ["GlimpseSources"]),
+        .testTarget(name: "GlimpseSourcesTests", dependencies: ["GlimpseSources", "GlimpseStore"]),
         .testTarget(name: "GlimpseEngineTests", dependencies: ["GlimpseEngine"]),
         .testTarget(name: "GlimpseServerTests", dependencies: [
             "GlimpseServer", "GlimpseEngine", "GlimpseStore", "GlimpseModels",

@@ -44,18 +44,8 @@ public struct RemoteSource: Sendable {
         return RemoteSource(root: "s3://\(location.bucket)/\(location.key)", items: items, failures: [], description: "s3 listing")
     }
 
-    static func metadata(_ fields: [(String, ListValue)]) -> ImageMetadata {
-        func convert(_ value: ListValue) -> MetadataValue {
-            switch value {
-            case let .text(t): .string(t)
-            case let .number(n): .number(n)
-            case let .bool(b): .bool(b)
-            case let .list(l): .list(l.map(convert))
-            }
-        }
-        var out: ImageMetadata = [:]
-        for (name, value) in fields { out[name] = convert(value) }
-        return out
+    static func metadata(_ fields: [(String, MetadataValue)]) -> ImageMetadata {
+        Dictionary(fields, uniquingKeysWith: { _, last in last })
     }
 }
 

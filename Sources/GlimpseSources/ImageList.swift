@@ -1,4 +1,5 @@
 import Foundation
+import GlimpseStore
 
 /// One image of a list: its identity, where its bytes are, and the metadata stored with it.
 public struct ListRow: Sendable, Equatable {
@@ -7,20 +8,12 @@ public struct ListRow: Sendable, Equatable {
     /// The id column's value, else the URL.
     public var id: String
     public var url: String
-    /// Values by column name: numbers as numbers, lists (Unsplash keywords) as lists.
-    public var fields: [(String, ListValue)]
+    /// Values by column name, in column order: numbers as numbers, lists (Unsplash keywords) as lists.
+    public var fields: [(String, MetadataValue)]
 
     public static func == (a: ListRow, b: ListRow) -> Bool {
         a.line == b.line && a.id == b.id && a.url == b.url && a.fields.elementsEqual(b.fields) { $0.0 == $1.0 && $0.1 == $1.1 }
     }
-}
-
-/// A metadata value as a list holds it (the store's `MetadataValue` without depending on the store).
-public enum ListValue: Sendable, Equatable {
-    case text(String)
-    case number(Double)
-    case bool(Bool)
-    case list([ListValue])
 }
 
 /// A row that cannot become an image, and why.
@@ -140,23 +133,23 @@ public struct ImageList: Sendable {
         var seen: [String: Int] = [:]
         func add(_ line: Int, _ record: [String]) {
             if record.count == 1 && record[0].trimmingCharacters(in: .whitespaces).isEmpty { return }
-            var values: [String: ListValue] = [:]
-            for (i, name) in columns.enumerated() where i < record.count { values[name] = .text(record[i]) }
+            var values: [String: MetadataValue] = [:]
+            for (i, name) in columns.enumerated() where i < record.count { values[name] = .string(record[i]) }
             if record.count != columns.count {
                 list.failures.append(ListRowFailure(line: line, id: nil, url: nil,
                                                     error: "has \(record.count) fields, the \(header == nil ? "first row" : "header") has \(columns.count)"))
                 return
             }
-            var extra: [(String, ListValue)] = []
+            var extra: [(String, MetadataValue)] = []
             if unsplash {
                 func column(_ name: String) -> String { columns.firstIndex(of: name).map { record[$0] } ?? "" }
                 let first = column("photographer_first_name"), last = column("photographer_last_name")
                 let name = [first, last].filter { !$0.isEmpty }.joined(separator: " ")
-                if !name.isEmpty { extra.append(("photographer", .text(name))) }
+                if !name.isEmpty { extra.append(("photographer", .string(name))) }
                 let submitted = column("photo_submitted_at")
                 if let year = Double(submitted.prefix(4)), submitted.count >= 4 { extra.append(("year", .number(year))) }
-                if let id = values["photo_id"], case let .text(photo) = id, let words = keywords[photo] {
-                    extra.append(("keywords", .list(words.map { .text($0) })))
+                if let id = values["photo_id"], case let .string(photo) = id, let words = keywords[photo] {
+                    extra.append(("keywords", .list(words.map { .string($0) })))
                 }
             }
             list.append(line: line, values: values, order: columns, extra: extra, layout: layout, inferNumbers: true, seen: &seen)
@@ -201,13 +194,13 @@ public struct ImageList: Sendable {
                 list.failures.append(ListRowFailure(line: lineNumber, id: nil, url: nil, error: "not a JSON object"))
                 continue
             }
-            var values: [String: ListValue] = [:]
+            var values: [String: MetadataValue] = [:]
             var order: [String] = []
             for (key, field) in object.sorted(by: { $0.key < $1.key }) {
                 field.flatten(into: &values, order: &order, prefix: key)
             }
             if layout == nil {
-                let sample = order.map { name -> String in if case let .text(t)? = values[name] { return t } else { return "" } }
+                let sample = order.map { name -> String in if case let .string(t)? = values[name] { return t } else { return "" } }
                 layout = try Layout(columns: order, options: options, path: path, sample: sample)
             }
             list.append(line: lineNumber, values: values, order: order, extra: [], layout: layout!, inferNumbers: false, seen: &seen)
@@ -248,9 +241,9 @@ public struct ImageList: Sendable {
         }
     }
 
-    mutating func append(line: Int, values: [String: ListValue], order: [String], extra: [(String, ListValue)], layout: Layout,
+    mutating func append(line: Int, values: [String: MetadataValue], order: [String], extra: [(String, MetadataValue)], layout: Layout,
                          inferNumbers: Bool, seen: inout [String: Int]) {
-        guard case let .text(rawURL)? = values[layout.url], !rawURL.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard case let .string(rawURL)? = values[layout.url], !rawURL.trimmingCharacters(in: .whitespaces).isEmpty else {
             failures.append(ListRowFailure(line: line, id: nil, url: nil, error: "no URL in column '\(layout.url)'"))
             return
         }
@@ -258,7 +251,7 @@ public struct ImageList: Sendable {
         var id = url
         if let idColumn = layout.id {
             switch values[idColumn] {
-            case let .text(text)? where !text.isEmpty: id = text
+            case let .string(text)? where !text.isEmpty: id = text
             case let .number(n)?: id = n == n.rounded() && abs(n) < 9e15 ? String(Int64(n)) : String(n)
             default:
                 failures.append(ListRowFailure(line: line, id: nil, url: url, error: "no id in column '\(idColumn)'"))
@@ -270,30 +263,21 @@ public struct ImageList: Sendable {
             return
         }
         seen[id] = line
-        var fields: [(String, ListValue)] = []
+        var fields: [(String, MetadataValue)] = []
         for name in order where name != layout.url && name != layout.id {
             guard layout.keep.map({ $0.contains(name) || name == layout.caption }) ?? true, let value = values[name] else { continue }
             if name == layout.caption && layout.keep != nil && !layout.keep!.contains(name) {
-                if case let .text(text) = value, !text.isEmpty { fields.append(("caption", value)) }
+                if case let .string(text) = value, !text.isEmpty { fields.append(("caption", value)) }
                 continue
             }
-            if case let .text(text) = value, text.isEmpty { continue }
-            let typed = if case let .text(text) = value, inferNumbers { Self.typed(text) } else { value }
+            if case let .string(text) = value, text.isEmpty { continue }
+            let typed = if case let .string(text) = value, inferNumbers { MetadataValue.inferred(from: text) } else { value }
             // The caption column is kept under its own name and, for every list alike, as "caption".
             if name == layout.caption && name != "caption" { fields.append(("caption", value)) }
             fields.append((name, typed))
         }
         fields += extra
         rows.append(ListRow(line: line, id: id, url: url, fields: fields))
-    }
-
-    /// Text that is a canonical number becomes a number (so ranges compare numerically); other text stays text.
-    static func typed(_ text: String) -> ListValue {
-        guard let first = text.utf8.first, first == UInt8(ascii: "-") || (first >= 48 && first <= 57), text.utf8.count <= 24 else { return .text(text) }
-        let digits = text.hasPrefix("-") ? text.dropFirst() : Substring(text)
-        if digits.count > 1 && digits.hasPrefix("0") && !digits.hasPrefix("0.") { return .text(text) }
-        guard let value = Double(text), value.isFinite else { return .text(text) }
-        return .number(value)
     }
 
     /// A relative path in a list is relative to the list's folder; absolute paths become file URLs.
@@ -319,9 +303,9 @@ enum JSONField: Decodable {
         else { self = .object(try c.decode([String: JSONField].self)) }
     }
 
-    var scalar: ListValue? {
+    var scalar: MetadataValue? {
         switch self {
-        case let .text(s): .text(s)
+        case let .text(s): .string(s)
         case let .number(n): .number(n)
         case let .bool(b): .bool(b)
         default: nil
@@ -329,7 +313,7 @@ enum JSONField: Decodable {
     }
 
     /// Scalars and lists of scalars as they are; objects one level down as `key.sub`; nulls left out.
-    func flatten(into values: inout [String: ListValue], order: inout [String], prefix: String, depth: Int = 0) {
+    func flatten(into values: inout [String: MetadataValue], order: inout [String], prefix: String, depth: Int = 0) {
         switch self {
         case .null: return
         case let .list(items): values[prefix] = .list(items.compactMap(\.scalar)); order.append(prefix)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One metadata value of an image: what a list's column, a JSON Lines field or a photo's EXIF tag holds.
+/// One metadata value of an image (and of a list row, before it is stored): what a list's column, a JSON Lines field or a photo's EXIF tag holds.
 /// Lists (Unsplash keywords, tags) hold scalars.
 public enum MetadataValue: Sendable, Hashable, Codable, CustomStringConvertible {
     case string(String)

@@ -609,7 +609,12 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
                                  filter: MetadataFilter) async throws -> [ScoredImage] {
         var counting = PostgresQuery(unsafeSQL: "")
         let countCondition = filterCondition(filter, alias: "i", first: 1, into: &counting)
-        counting.sql = "SELECT count(*), (SELECT count(*) FROM \(table("image"))) FROM \(table("image")) i WHERE \(countCondition)"
+        // The table's size from the planner's statistics (no second count over the whole table on every search);
+        // -1 before the first ANALYZE, when the matches stand in for it.
+        counting.sql = """
+            SELECT count(*), (SELECT reltuples::int8 FROM pg_class WHERE oid = to_regclass('\(table("image"))'))
+            FROM \(table("image")) i WHERE \(countCondition)
+            """
         var search = PostgresQuery(unsafeSQL: "")
         search.binds.append(vector)
         let condition = filterCondition(filter, alias: "i", first: 2, into: &search)
@@ -617,7 +622,9 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
         let found: [ScoredImage] = try await run { [self] connection in
             try await connection.withTransaction(logger: logger) { connection in
                 var matches: Int64 = 0, total: Int64 = 0
-                for try await (m, t) in try await connection.query(counted, logger: logger).decode((Int64, Int64).self) { matches = m; total = t }
+                for try await (m, t) in try await connection.query(counted, logger: logger).decode((Int64, Int64?).self) {
+                    matches = m; total = max(t ?? 0, m)
+                }
                 guard matches > 0 else { return [] }
                 var query = prepared
                 if Double(matches) <= AutoIndex.directScoringLimit(ef: efSearch, count: Int(total)) {

@@ -1,4 +1,5 @@
 import Foundation
+import GlimpseStore
 import XCTest
 @testable import GlimpseSources
 
@@ -18,7 +19,7 @@ final class ImageListTests: XCTestCase {
         return path
     }
 
-    func value(_ row: ListRow, _ name: String) -> ListValue? { row.fields.first { $0.0 == name }?.1 }
+    func value(_ row: ListRow, _ name: String) -> MetadataValue? { row.fields.first { $0.0 == name }?.1 }
 
     func testCSVWithQuotesHeaderDetectionAndTypedValues() throws {
         let path = try write("products.csv", """
@@ -32,12 +33,12 @@ final class ImageListTests: XCTestCase {
         let list = try ImageList.read(path: path)
         XCTAssertEqual(list.rows.map(\.id), ["A-1", "A-2"])
         XCTAssertEqual(list.rows[0].url, "https://shop.example/a1.jpg")
-        XCTAssertEqual(value(list.rows[0], "title"), .text("Red chair, oak"))
-        XCTAssertEqual(value(list.rows[0], "caption"), .text("Red chair, oak"), "the caption column (title, found by name)")
+        XCTAssertEqual(value(list.rows[0], "title"), .string("Red chair, oak"))
+        XCTAssertEqual(value(list.rows[0], "caption"), .string("Red chair, oak"), "the caption column (title, found by name)")
         XCTAssertEqual(value(list.rows[0], "price"), .number(129.5))
-        XCTAssertEqual(value(list.rows[0], "postcode"), .text("007"), "a leading zero keeps text")
+        XCTAssertEqual(value(list.rows[0], "postcode"), .string("007"), "a leading zero keeps text")
         XCTAssertNil(value(list.rows[0], "tags"), "empty cells are left out")
-        XCTAssertEqual(value(list.rows[1], "title"), .text("A \"quoted\" lamp\non two lines"))
+        XCTAssertEqual(value(list.rows[1], "title"), .string("A \"quoted\" lamp\non two lines"))
         XCTAssertEqual(list.rows[1].line, 3)
         XCTAssertEqual(list.failures.map(\.line), [5, 6])
         XCTAssertTrue(list.failures[0].error.contains("no URL"), list.failures[0].error)
@@ -48,7 +49,7 @@ final class ImageListTests: XCTestCase {
         let path = try write("excel.csv", "\u{FEFF}id,url,name\r\n1,https://a.example/1.jpg,One\r\n")
         let list = try ImageList.read(path: path)
         XCTAssertEqual(list.rows.map(\.id), ["1"])
-        XCTAssertEqual(value(list.rows[0], "name"), .text("One"))
+        XCTAssertEqual(value(list.rows[0], "name"), .string("One"))
     }
 
     func testConceptualCaptionsAndGzip() throws {
@@ -64,7 +65,7 @@ final class ImageListTests: XCTestCase {
             let list = try ImageList.read(path: path)
             XCTAssertTrue(list.description.contains("conceptual-captions"), list.description)
             XCTAssertEqual(list.rows.map(\.id), ["https://img.example/1.jpg", "https://img.example/2.jpg"], "identity is the URL")
-            XCTAssertEqual(value(list.rows[1], "caption"), .text("the moon over a city"))
+            XCTAssertEqual(value(list.rows[1], "caption"), .string("the moon over a city"))
             XCTAssertEqual(list.failures, [])
         }
     }
@@ -77,8 +78,8 @@ final class ImageListTests: XCTestCase {
             """)
         let list = try ImageList.read(path: path)
         XCTAssertEqual(list.rows.map(\.id), ["7", "8"])
-        XCTAssertEqual(value(list.rows[0], "year"), .text("2020"), "a JSON string stays text")
-        XCTAssertEqual(value(list.rows[0], "tags"), .list([.text("beach"), .text("sun")]))
+        XCTAssertEqual(value(list.rows[0], "year"), .string("2020"), "a JSON string stays text")
+        XCTAssertEqual(value(list.rows[0], "tags"), .list([.string("beach"), .string("sun")]))
         XCTAssertEqual(value(list.rows[0], "exif.iso"), .number(100))
         XCTAssertEqual(value(list.rows[0], "ok"), .bool(true))
         XCTAssertNil(value(list.rows[0], "none"))
