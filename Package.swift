@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "glimpse",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "glimpse", targets: ["glimpse"]),
         .executable(name: "glimpse-bench", targets: ["GlimpseBench"]),
@@ -24,6 +24,11 @@ let package = Package(
         // Image lists: downloads (HTTP/1.1 keep-alive, per-host connection limits, streaming bodies) and S3 signing
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        // The Milvus store: gRPC (HTTP/2 over NIO) and the protobuf runtime of the generated MilvusProtocol
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System libraries from Debian -dev packages.
@@ -45,9 +50,18 @@ let package = Package(
         // Hugging Face Hub download and cache (Foundation only).
         .target(name: "GlimpseHub"),
         .target(name: "GlimpseIndex", dependencies: ["GlimpseTensor", "CGlimpseKernels"]),
+        // Milvus's MilvusService messages and gRPC client, generated from pymilvus's definitions by
+        // scripts/milvus-proto/generate.sh (pruned to the RPCs the Milvus store calls) and committed.
+        .target(name: "MilvusProtocol", dependencies: [
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .target(name: "GlimpseStore", dependencies: [
-            "GlimpseIndex", "GlimpseModels", .product(name: "GRDB", package: "GRDB.swift"),
+            "GlimpseIndex", "GlimpseModels", "MilvusProtocol", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         ]),
         // Where images come from besides folders: lists (CSV/TSV/JSON Lines, gzip'd), HTTP(S) and S3.
         .target(name: "GlimpseSources", dependencies: [

@@ -9,7 +9,10 @@ struct LibraryOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "Keep the collection in a database instead of a library folder (default: $GLIMPSE_STORE).",
-        discussion: "postgres://user[:password]@host[:port]/database[?schema=NAME&sslmode=require&vector=halfvec]",
+        discussion: """
+            postgres://user[:password]@host[:port]/database[?schema=NAME&sslmode=require&vector=halfvec]
+            milvus://[user:password@]host[:port]/COLLECTION[?token=…&db=…&consistency=bounded|strong|eventually] (milvus+tls:// for TLS)
+            """,
         valueName: "url"))
     var store: String?
 

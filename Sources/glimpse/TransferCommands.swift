@@ -8,7 +8,7 @@ struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write the collection (records, embeddings, thumbnails) as JSON Lines to stdout.",
-        discussion: "glimpse export --library DIR | glimpse import --store postgres://… moves a library without re-embedding.")
+        discussion: "glimpse export --library DIR | glimpse import --store postgres://… (or milvus://…) moves a library without re-embedding.")
 
     @OptionGroup var libraryOptions: LibraryOptions
 

@@ -133,3 +133,105 @@ final class OpenedStores: @unchecked Sendable {
         }
     }
 }
+
+/// The same checks against Milvus (milvus-lite in CI: scripts/milvus.sh), each store in collections of its own,
+/// dropped afterwards (skipped, saying why, when no server is configured).
+final class MilvusStoreConformanceTests: StoreConformanceTestCase, @unchecked Sendable {
+    private let opened = OpenedMilvusStores()
+
+    override func tearDown() async throws {
+        try await opened.destroyAll()
+        try await super.tearDown()
+    }
+
+    override func makeOpener() throws -> @Sendable () async throws -> any ImageStore {
+        let url = try TestMilvus.freshCollectionURL()
+        let opened = self.opened
+        return { try await opened.open(url) }
+    }
+
+    /// Ids stay below 2^53 (exact in JSON and JavaScript), and two stores opened on one collection at once agree.
+    func testIdsAreExactInJSONAndStoresOpenTogether() async throws {
+        let url = try TestMilvus.freshCollectionURL()
+        async let a = opened.open(url)
+        async let b = opened.open(url)
+        let (first, second) = try await (a, b)
+        try await first.bindModel(name: "m", fingerprint: "f", dimension: 4)
+        try await second.bindModel(name: "m", fingerprint: "f", dimension: 4)
+        let records = (0..<50).map { i in
+            ImageRecord(path: "/p/\(i).jpg", size: 1, mtimeNanoseconds: 1, contentHash: String(format: "%016x", i), width: 1, height: 1,
+                        format: "jpeg", embedding: [Float(i), 1, 0, 0].normalised)
+        }
+        async let saveA = first.saveImages(records)
+        async let saveB = second.saveImages(records)
+        let (idsA, idsB) = try await (saveA, saveB)
+        XCTAssertEqual(idsA, idsB, "the same paths get the same ids in both writers")
+        XCTAssertTrue(idsA.allSatisfy { $0 > 0 && $0 < 1 << 53 })
+        let count = try await first.imageCount()
+        XCTAssertEqual(count, 50)
+        XCTAssertEqual(first.indexKind, "milvus-hnsw")
+    }
+
+    func testUnreachableServerIsAClearError() async throws {
+        do {
+            _ = try await MilvusStore.open(try MilvusURL("milvus://root:secret@127.0.0.1:1/photos?timeout=2"))
+            XCTFail("expected an error")
+        } catch let error as StoreError {
+            guard case .unavailable = error else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("127.0.0.1:1"), "\(error)")
+            XCTAssertFalse("\(error)".contains("secret"), "the password must not be shown: \(error)")
+        }
+    }
+
+    func testOpeningAMissingCollectionWithoutCreateSaysWhatToRun() async throws {
+        let url = try TestMilvus.freshCollectionURL()
+        do {
+            _ = try await MilvusStore.open(try MilvusURL(url), create: false)
+            XCTFail("expected an error")
+        } catch let error as StoreError {
+            XCTAssertTrue("\(error)".contains("glimpse index"), "\(error)")
+        }
+    }
+}
+
+private extension Array where Element == Float {
+    var normalised: [Float] {
+        let norm = reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return map { $0 / norm }
+    }
+}
+
+/// The Milvus stores a test opened: closed, and their collections dropped, when it ends.
+final class OpenedMilvusStores: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stores: [MilvusStore] = []
+
+    func open(_ url: String) async throws -> MilvusStore {
+        let store = try await MilvusStore.open(try MilvusURL(url))
+        lock.withLock { stores.append(store) }
+        return store
+    }
+
+    func destroyAll() async throws {
+        let all = lock.withLock { stores }
+        var dropped = Set<String>()
+        for store in all {
+            if dropped.insert(store.url.collection).inserted { try await store.destroy() }
+            await store.close()
+        }
+    }
+}
+
+/// Where the conformance checks find a Milvus server: `$GLIMPSE_TEST_MILVUS_URL` (`milvus://127.0.0.1:PORT`;
+/// scripts/test.sh starts milvus-lite with scripts/milvus.sh). Each test gets collections of its own.
+enum TestMilvus {
+    static var url: String? { ProcessInfo.processInfo.environment["GLIMPSE_TEST_MILVUS_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    static func freshCollectionURL() throws -> String {
+        guard let base = url else {
+            throw XCTSkip("no Milvus for the conformance suite: set GLIMPSE_TEST_MILVUS_URL (scripts/milvus.sh start prints one)")
+        }
+        let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
+        return trimmed + "/t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
+    }
+}

@@ -5,21 +5,31 @@ import XCTest
 import Glibc
 #endif
 
-/// The multi-machine set-up against PostgreSQL, as users run it: two index workers on shards 0/2 and 1/2, two
+/// The multi-machine set-up against a shared store, as users run it: two index workers on shards 0/2 and 1/2, two
 /// servers on other ports over the same store, kill -9 during indexing, and moving a library between stores with
-/// export | import. Skipped, saying why, without `$GLIMPSE_TEST_POSTGRES_URL` (scripts/test.sh sets it).
-final class SharedStoreCLITests: XCTestCase {
+/// export | import. Each store's subclass says where its server is (`SharedPostgresCLITests`,
+/// `SharedMilvusCLITests`); each is skipped, saying why, without its server (scripts/test.sh starts them).
+class SharedStoreCLITestCase: XCTestCase {
     let model = fixturesPath + "/models/clip-tiny-f32"
     var root = ""
     var photos: String { root + "/photos" }
     var url = ""
     var servers: [Process] = []
 
+    /// A URL for a new, empty store of this kind (throws XCTSkip when there is no server).
+    func freshStoreURL() throws -> String {
+        throw XCTSkip("the shared-store CLI tests run through a store's subclass")
+    }
+
+    /// What /api/info reports as the index kind.
+    var indexKind: String { "" }
+
+    func openStore() async throws -> any ImageStore { try await StoreLocation(url).open(create: false) }
+
+    func destroyStore() async {}
+
     override func setUpWithError() throws {
-        guard let base = ProcessInfo.processInfo.environment["GLIMPSE_TEST_POSTGRES_URL"], !base.isEmpty else {
-            throw XCTSkip("no PostgreSQL: set GLIMPSE_TEST_POSTGRES_URL (scripts/postgres.sh start prints one)")
-        }
-        url = base + (base.contains("?") ? "&" : "?") + "schema=cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        url = try freshStoreURL()
         root = NSTemporaryDirectory() + "glimpse-shared-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: photos, withIntermediateDirectories: true)
         let names = ["rocket_444.jpg", "coffee_progressive.jpg", "chelsea_palette.png", "astronaut_baseline.jpg", "camera_gray.jpg",
@@ -29,10 +39,7 @@ final class SharedStoreCLITests: XCTestCase {
 
     override func tearDown() async throws {
         for server in servers where server.isRunning { server.terminate(); server.waitUntilExit() }
-        if !url.isEmpty, let store = try? await PostgresStore.open(try PostgresURL(url), create: false) {
-            try? await store.destroy()
-            await store.close()
-        }
+        if !url.isEmpty { await destroyStore() }
         try? FileManager.default.removeItem(atPath: root)
     }
 
@@ -41,7 +48,7 @@ final class SharedStoreCLITests: XCTestCase {
     func json(_ text: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(text.utf8)) }
 
     func count() async throws -> Int {
-        let store = try await PostgresStore.open(try PostgresURL(url), create: false)
+        let store = try await openStore()
         let n = try await store.imageCount()
         await store.close()
         return n
@@ -89,11 +96,11 @@ final class SharedStoreCLITests: XCTestCase {
         let after = try curl(port: ports[0], "/api/search?q=rocket&limit=50")
         XCTAssertFalse(ids(after.body).contains(uploaded), "server 1 no longer finds what server 2 deleted")
         let info = try json(try curl(port: ports[0], "/api/info").body) as? [String: Any]
-        XCTAssertEqual(info?["index_kind"] as? String, "pgvector-hnsw")
+        XCTAssertEqual(info?["index_kind"] as? String, indexKind)
         XCTAssertEqual(info?["images"] as? Int, total)
     }
 
-    /// kill -9 while indexing into PostgreSQL, then run again: every image is stored exactly once.
+    /// kill -9 while indexing into the store, then run again: every image is stored exactly once.
     func testKillDuringIndexingThenResumeEndsComplete() async throws {
         let total = try addCopies(in: photos, count: 60)
         let process = try startGlimpse(["index", photos, "--store", url, "--model", model, "--batch-size", "1", "--json"])
@@ -119,7 +126,7 @@ final class SharedStoreCLITests: XCTestCase {
         XCTAssertEqual(Set(hits.compactMap { $0["path"] as? String }).count, total)
     }
 
-    /// A library moves into PostgreSQL (and back into another folder) with its embeddings: same results, no model run.
+    /// A library moves into the store (and back into another folder) with its embeddings: same results, no model run.
     func testExportImportMovesALibraryWithoutReembedding() throws {
         let library = root + "/library"
         XCTAssertEqual(try glimpse(["index", photos, "--library", library, "--model", model, "--json"]).status, 0)
@@ -151,17 +158,6 @@ final class SharedStoreCLITests: XCTestCase {
         let refused = try glimpse(["import", "--input", file, "--store", url])
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("clip-tiny-f32"), refused.stderr)
-    }
-
-    func testMissingTablesAndBadURLsAreClearErrors() throws {
-        let search = try glimpse(["search", "x", "--store", url])
-        XCTAssertNotEqual(search.status, 0)
-        XCTAssertTrue(search.stderr.contains("glimpse index"), search.stderr)
-        let bad = try glimpse(["search", "x", "--store", "postgres://nobody@127.0.0.1/db?sslmode=maybe"])
-        XCTAssertNotEqual(bad.status, 0)
-        XCTAssertTrue(bad.stderr.contains("sslmode"), bad.stderr)
-        let both = try glimpse(["search", "x", "--store", url, "--library", root])
-        XCTAssertNotEqual(both.status, 0)
     }
 
     // MARK: Helpers
@@ -211,5 +207,68 @@ final class SharedStoreCLITests: XCTestCase {
         _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// The shared-store CLI tests against PostgreSQL + pgvector (`$GLIMPSE_TEST_POSTGRES_URL`), each in a schema of its own.
+final class SharedPostgresCLITests: SharedStoreCLITestCase {
+    override func freshStoreURL() throws -> String {
+        guard let base = ProcessInfo.processInfo.environment["GLIMPSE_TEST_POSTGRES_URL"], !base.isEmpty else {
+            throw XCTSkip("no PostgreSQL: set GLIMPSE_TEST_POSTGRES_URL (scripts/postgres.sh start prints one)")
+        }
+        return base + (base.contains("?") ? "&" : "?") + "schema=cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+    }
+
+    override var indexKind: String { "pgvector-hnsw" }
+
+    override func destroyStore() async {
+        if let store = try? await PostgresStore.open(try PostgresURL(url), create: false) {
+            try? await store.destroy()
+            await store.close()
+        }
+    }
+
+    func testMissingTablesAndBadURLsAreClearErrors() throws {
+        let search = try glimpse(["search", "x", "--store", url])
+        XCTAssertNotEqual(search.status, 0)
+        XCTAssertTrue(search.stderr.contains("glimpse index"), search.stderr)
+        let bad = try glimpse(["search", "x", "--store", "postgres://nobody@127.0.0.1/db?sslmode=maybe"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("sslmode"), bad.stderr)
+        let both = try glimpse(["search", "x", "--store", url, "--library", root])
+        XCTAssertNotEqual(both.status, 0)
+    }
+
+}
+
+/// The shared-store CLI tests against Milvus (`$GLIMPSE_TEST_MILVUS_URL`, milvus-lite in CI), each in collections of
+/// its own.
+final class SharedMilvusCLITests: SharedStoreCLITestCase {
+    override func freshStoreURL() throws -> String {
+        guard let base = ProcessInfo.processInfo.environment["GLIMPSE_TEST_MILVUS_URL"], !base.isEmpty else {
+            throw XCTSkip("no Milvus: set GLIMPSE_TEST_MILVUS_URL (scripts/milvus.sh start prints one)")
+        }
+        return (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+    }
+
+    override var indexKind: String { "milvus-hnsw" }
+
+    override func destroyStore() async {
+        if let store = try? await MilvusStore.open(try MilvusURL(url), create: false) {
+            try? await store.destroy()
+            await store.close()
+        }
+    }
+
+    func testMissingCollectionAndBadURLsAreClearErrors() throws {
+        let search = try glimpse(["search", "x", "--store", url])
+        XCTAssertNotEqual(search.status, 0)
+        XCTAssertTrue(search.stderr.contains("glimpse index"), search.stderr)
+        let bad = try glimpse(["search", "x", "--store", url + "?consistency=sometimes"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("consistency"), bad.stderr)
+        let name = try glimpse(["search", "x", "--store", "milvus://127.0.0.1:19530/my-photos"])
+        XCTAssertNotEqual(name.status, 0)
+        XCTAssertTrue(name.stderr.contains("collection name"), name.stderr)
     }
 }
