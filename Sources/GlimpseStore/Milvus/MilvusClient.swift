@@ -132,22 +132,25 @@ final class MilvusClient: Sendable {
         return response.schema
     }
 
-    /// Indexes a vector field, unless it has an index already.
+    /// Indexes a vector field, unless it has an index already (made meanwhile by another process, too).
     func createIndex(collection: String, field: String, params: [String: String]) async throws {
-        var describe = Milvus_Proto_Milvus_DescribeIndexRequest()
-        describe.collectionName = collection
-        describe.fieldName = field
-        let existing = try await call("DescribeIndex") { [describe] service, metadata, options in try await service.describeIndex(describe, metadata: metadata, options: options) }
-        if existing.status.code == 0, existing.status.errorCode == .success, existing.indexDescriptions.contains(where: { $0.fieldName == field }) {
-            return
-        }
+        if try await hasIndex(collection: collection, field: field) { return }
         var request = Milvus_Proto_Milvus_CreateIndexRequest()
         request.collectionName = collection
         request.fieldName = field
         request.indexName = field + "_index"
         request.extraParams = params.sorted { $0.key < $1.key }.map { keyValue($0.key, $0.value) }
         let status = try await call("CreateIndex") { [request] service, metadata, options in try await service.createIndex(request, metadata: metadata, options: options) }
+        if status.code != 0 || status.errorCode != .success, try await hasIndex(collection: collection, field: field) { return }
         try check(status, "CreateIndex \(collection).\(field)")
+    }
+
+    private func hasIndex(collection: String, field: String) async throws -> Bool {
+        var describe = Milvus_Proto_Milvus_DescribeIndexRequest()
+        describe.collectionName = collection
+        describe.fieldName = field
+        let existing = try await call("DescribeIndex") { [describe] service, metadata, options in try await service.describeIndex(describe, metadata: metadata, options: options) }
+        return existing.status.code == 0 && existing.status.errorCode == .success && existing.indexDescriptions.contains { $0.fieldName == field }
     }
 
     /// Loads a collection into the query nodes' memory (searches and queries need it) and waits until it is.
