@@ -5,19 +5,20 @@ import GlimpseStore
 
 /// A store under load through the same protocol the engine uses: bulk insert rate (vectors/s, index build included)
 /// and single-client search speed and recall@k per ef, on real embeddings (.npy files from make_ann_vectors.py).
-/// Compare with pgvector queried directly: Benchmarks/reference_pgvector.sh runs pgbench on the same table.
+/// Compare with pgvector queried directly: Benchmarks/reference_pgvector.sh runs pgbench on the same table; with
+/// Milvus queried directly: Benchmarks/reference_milvus.py runs pymilvus's searches on the same collection.
 struct StoreBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "store", abstract: "Insert rate and search QPS / recall of a store (a folder or postgres://…).")
+        commandName: "store", abstract: "Insert rate and search QPS / recall of a store (a folder, postgres://… or milvus://…).")
 
-    @Option(help: "A library folder (emptied first) or a postgres:// URL (its schema is dropped first: use ?schema=bench).")
+    @Option(help: "A library folder (emptied first), a postgres:// URL (its schema is dropped first: use ?schema=bench) or a milvus:// URL (its collection is dropped first).")
     var store: String
     @Option(help: "Base vectors, float32 .npy of shape (n, d).") var base: String
     @Option(help: "Query vectors, float32 .npy of shape (q, d).") var queries: String
     @Option(help: "Rows per insert batch.") var batch = 1000
     @Option(help: "Comma-separated query-time ef values.") var ef = "10,20,40,80,160"
     @Option(help: "Neighbours per query (recall@k).") var k = 10
-    @Flag(help: "Keep the loaded store (to run the pgvector reference on it).") var keep = false
+    @Flag(help: "Keep the loaded store (to run the pgvector or pymilvus reference on it).") var keep = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() async throws {
@@ -33,6 +34,11 @@ struct StoreBenchmark: AsyncParsableCommand {
         if let postgres = opened as? PostgresStore {
             try await postgres.destroy()
             await postgres.close()
+            opened = try await location.open(create: true)
+        }
+        if let milvus = opened as? MilvusStore {
+            try await milvus.destroy()
+            await milvus.close()
             opened = try await location.open(create: true)
         }
         let target = opened
@@ -52,6 +58,9 @@ struct StoreBenchmark: AsyncParsableCommand {
         }
         try await target.refresh()  // the embedded store builds its in-memory index here
         let insertSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        // Searches through a second connection that wrote nothing, as a server's: for Milvus, the URL's consistency
+        // level (Bounded by default) rather than waiting for the loader's last write.
+        let searcher: any ImageStore = target is MilvusStore ? try await location.open(create: false) : target
 
         // Ground truth by exact search, as stored ids.
         let exact = ExactIndex(dimension: d, capacity: n)
@@ -60,11 +69,11 @@ struct StoreBenchmark: AsyncParsableCommand {
 
         var rows: [[String: Any]] = []
         for e in efs {
-            for q in queryVectors.prefix(50) { _ = try await target.nearest(to: q, k: k, minScore: nil, ef: e) }  // warm-up
+            for q in queryVectors.prefix(50) { _ = try await searcher.nearest(to: q, k: k, minScore: nil, ef: e) }  // warm-up
             var hits = 0
             let t0 = DispatchTime.now().uptimeNanoseconds
             for (i, q) in queryVectors.enumerated() {
-                let found = try await target.nearest(to: q, k: k, minScore: nil, ef: e)
+                let found = try await searcher.nearest(to: q, k: k, minScore: nil, ef: e)
                 hits += found.filter { truth[i].contains($0.id) }.count
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
@@ -78,6 +87,8 @@ struct StoreBenchmark: AsyncParsableCommand {
             "search": rows, "peak_rss_mb": peakRSSMegabytes().rounded(),
         ]
         if !keep, let postgres = target as? PostgresStore { try await postgres.destroy() }
+        if !keep, let milvus = target as? MilvusStore { try await milvus.destroy() }
+        if searcher !== target { await searcher.close() }
         await target.close()
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))

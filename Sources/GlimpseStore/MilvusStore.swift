@@ -65,27 +65,25 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
 
     public func close() async { await client.close() }
 
+    /// Every step is idempotent, so processes opening a new store at once (shard workers) each finish it: one
+    /// may find a collection another created but has not indexed or loaded yet.
     private func prepare(create: Bool) async throws {
-        if try await !client.hasCollection(settings) {
-            guard create else {
-                throw StoreError.notALibrary(path: location, reason: "no Glimpse collection \(url.collection) on this server; run `glimpse index` first")
-            }
-            try await client.createCollection(Self.schema(settings, primary: ("key", .varChar), fields: [("value", .varChar, nil)],
-                                                          vector: ("placeholder", 2)))
-            try await client.createIndex(collection: settings, field: "placeholder", params: ["index_type": "FLAT", "metric_type": "L2"])
-            try await client.load(settings)
-            try await client.createCollection(Self.schema(thumbnails, primary: ("id", .int64), fields: [("jpeg", .varChar, nil)],
-                                                          vector: ("placeholder", 2)))
-            try await client.createIndex(collection: thumbnails, field: "placeholder", params: ["index_type": "FLAT", "metric_type": "L2"])
-            try await client.load(thumbnails)
+        if try await !client.hasCollection(settings), !create {
+            throw StoreError.notALibrary(path: location, reason: "no Glimpse collection \(url.collection) on this server; run `glimpse index` first")
         }
-        try await client.load(settings)
-        try await client.load(thumbnails)
+        for (name, fields) in [(settings, [("value", Milvus_Proto_Schema_DataType.varChar, Int?.none)]), (thumbnails, [("jpeg", .varChar, nil)])] {
+            if try await !client.hasCollection(name) {
+                try await client.createCollection(Self.schema(name, primary: name == settings ? ("key", .varChar) : ("id", .int64), fields: fields,
+                                                              vector: ("placeholder", 2)))
+            }
+            try await client.createIndex(collection: name, field: "placeholder", params: ["index_type": "FLAT", "metric_type": "L2"])
+            try await client.load(name)
+        }
         if let binding = try await model() {
             try await ensureImageCollection(dimension: binding.dimension)
             lock.withLock { dimension = binding.dimension }
         }
-        if try await captionModels() != nil { try await client.load(captions) }
+        if let binding = try await captionModels() { try await ensureCaptionCollection(dimension: binding.dimension) }
     }
 
     /// Drops every collection of this store: the collection is gone. For tests and tools.

@@ -55,13 +55,14 @@ enum MilvusExpression {
 
     private static func clause(_ clause: MetadataFilter.Clause) -> (String, Bool) {
         let field = "metadata[\(string(clause.key))]"
-        let present = "exists \(field)"
+        // Parenthesised: Milvus 2.3 parses `exists a and b` as `exists (a and b)`.
+        let present = "(exists \(field))"
         let literals = clause.values.compactMap(literal)
         guard literals.count == clause.values.count, !literals.isEmpty else { return (present, false) }
         /// The field equals the value, or is a list holding it.
         func equal(_ value: String) -> String { "\(field) == \(value) or json_contains(\(field), \(value))" }
         // A list with a first element (an empty list satisfies no clause).
-        let isList = "exists \(field)[0]"
+        let isList = "(exists \(field)[0])"
         switch clause.op {
         case .equal:
             return (equal(literals[0]), true)
