@@ -25,6 +25,13 @@ install() {
   fi
 }
 
+stop_server() {
+  kill -- -"$server_pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
+  kill -9 -- -"$server_pid" 2>/dev/null || true
+  rm -rf "$server_data"
+}
+
 inside() {
   # In the namespace: loopback up, the server started, the command run, the server stopped.
   ip link set lo up
@@ -37,7 +44,7 @@ inside() {
   # In a session of its own, so that stopping it stops the milvus process the wrapper starts too.
   setsid "$VENV/bin/milvus-server" --data "$data" --proxy-port "$port" "${ips[@]}" > "$log" 2>&1 &
   server_pid=$! server_data=$data
-  trap 'kill -- -$server_pid 2>/dev/null; wait $server_pid 2>/dev/null; sleep 1; kill -9 -- -$server_pid 2>/dev/null; rm -rf "$server_data"' EXIT
+  trap stop_server EXIT
   # Ready when the proxy answers CheckHealth (it listens well before the coordinators are up).
   for _ in $(seq 1 300); do
     if "$VENV/bin/python" - "$port" <<'PY' 2>/dev/null
@@ -48,8 +55,11 @@ utility.list_collections(timeout=2)
 PY
     then
       echo "milvus-standalone.sh: Milvus $("$VENV/bin/python" -c 'import milvus; print(milvus.__version__)' 2>/dev/null || echo 2.3.5) ready on 127.0.0.1:$port (own network namespace)" >&2
-      GLIMPSE_TEST_MILVUS_URL="milvus://127.0.0.1:$port" "$@"
-      return
+      local status=0
+      GLIMPSE_TEST_MILVUS_URL="milvus://127.0.0.1:$port" "$@" || status=$?
+      stop_server
+      trap - EXIT
+      exit $status
     fi
     kill -0 $server_pid 2>/dev/null || die "milvus-server exited: $(tail -n 20 "$log")"
     sleep 1

@@ -4,13 +4,15 @@ import Foundation
 /// records and embeddings, nearest-neighbour search over the embeddings, thumbnails, and a few settings (the model
 /// that built it, the folders it was built from).
 ///
-/// Two implementations: `EmbeddedStore` (a library folder: SQLite plus the vector index file derived from it; the
-/// default) and `PostgresStore` (PostgreSQL + pgvector, shared by many indexers and servers). Nothing above this
-/// protocol names either. The same conformance suite runs against both (`Tests/GlimpseStoreTests`).
+/// Three implementations: `EmbeddedStore` (a library folder: SQLite plus the vector index file derived from it; the
+/// default), `PostgresStore` (PostgreSQL + pgvector, shared by many indexers and servers) and `MilvusStore` (Milvus,
+/// a distributed vector database). Nothing above this protocol names any of them. The same conformance suite runs
+/// against all three (`Tests/GlimpseEngineTests/StoreConformance*.swift`).
 ///
 /// Contract:
-/// - Writes are atomic per call: `saveImages`, `moveImages` and `removeImages` each commit in one transaction, so a
-///   killed writer loses nothing committed and leaves no half-written batch.
+/// - Writes are atomic per call: `saveImages`, `moveImages` and `removeImages` each commit in one transaction (in
+///   Milvus, which has none: one request per collection written), so a killed writer loses nothing committed and
+///   leaves no half-written batch.
 /// - `saveImages` upserts by path: two writers saving the same path (two workers on overlapping folders) leave one
 ///   row, never two.
 /// - Scores are cosine similarities, best first.
@@ -66,7 +68,7 @@ public protocol ImageStore: AnyObject, Sendable {
     func refresh() async throws
     /// Saves derived state so that the next open is fast (the embedded store writes its index file).
     func checkpoint() async throws
-    /// What kind of vector index answers `nearest` ("exact", "hnsw", "pgvector-hnsw"), for /api/info.
+    /// What kind of vector index answers `nearest` ("exact", "hnsw", "pgvector-hnsw", "milvus-hnsw"), for /api/info.
     var indexKind: String { get }
 
     // MARK: Captions
