@@ -33,6 +33,8 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
     private var seen: UInt64 = 0
     /// Set by `refresh()` on a server that reports no read timestamps.
     private var strongSearches = false
+    /// This process wrote since its last flush.
+    private var unflushed = false
     private var dimension: Int?
 
     private var images: String { url.collection }
@@ -141,7 +143,10 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
 
     /// Notes a write's timestamp: this process's later reads wait for it.
     private func wrote(_ timestamp: UInt64) {
-        lock.withLock { seen = max(seen, timestamp) }
+        lock.withLock {
+            seen = max(seen, timestamp)
+            unflushed = true
+        }
     }
 
     /// Catalog reads see every acknowledged write.
@@ -165,7 +170,24 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
         }
     }
 
-    public func checkpoint() async throws {}
+    /// After a large load, the collection is flushed and its HNSW index built before searches: rows still in
+    /// growing segments are searched through Milvus's interim index (IVF, whose recall `ef` does not raise), so
+    /// without this a freshly loaded collection answers with lower recall until Milvus seals it on its own.
+    public func bulkLoad(_ body: () async throws -> Void) async throws {
+        try await body()
+        guard hasImages else { return }
+        try await client.flush(images)
+        try await client.waitForIndex(collection: images, field: "embedding", timeout: .seconds(max(600, url.timeoutSeconds)))
+    }
+
+    /// Seals what was written (the end of an index run, a server's debounced checkpoint), so that Milvus indexes it
+    /// with HNSW now instead of when it would seal it on its own.
+    /// Nothing when this process wrote nothing (a search).
+    public func checkpoint() async throws {
+        guard hasImages, lock.withLock({ unflushed }) else { return }
+        lock.withLock { unflushed = false }
+        try await client.flush(images)
+    }
 
     public var indexKind: String { "milvus-hnsw" }
 

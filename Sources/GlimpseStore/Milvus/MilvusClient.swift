@@ -177,6 +177,30 @@ final class MilvusClient: Sendable {
         return response.state
     }
 
+    /// Seals the collection's growing segments (written to storage, then indexed by the index nodes).
+    func flush(_ collection: String) async throws {
+        var request = Milvus_Proto_Milvus_FlushRequest()
+        request.collectionNames = [collection]
+        let response = try await call("Flush") { [request] service, metadata, options in try await service.flush(request, metadata: metadata, options: options) }
+        try check(response.status, "Flush \(collection)")
+    }
+
+    /// Waits until the field's index covers every sealed row (none pending), at most `timeout`.
+    func waitForIndex(collection: String, field: String, timeout: Duration) async throws {
+        var request = Milvus_Proto_Milvus_DescribeIndexRequest()
+        request.collectionName = collection
+        request.fieldName = field
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let response = try await call("DescribeIndex") { [request] service, metadata, options in try await service.describeIndex(request, metadata: metadata, options: options) }
+            try check(response.status, "DescribeIndex \(collection)")
+            guard let index = response.indexDescriptions.first(where: { $0.fieldName == field }) else { return }
+            if index.state == .failed { throw StoreError.queryFailed(location: location, reason: "index of \(collection): \(index.indexStateFailReason)") }
+            if index.pendingIndexRows == 0, index.indexedRows >= index.totalRows { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
     func serverVersion() async throws -> String {
         let response = try await call("GetVersion") { service, metadata, options in try await service.getVersion(Milvus_Proto_Milvus_GetVersionRequest(), metadata: metadata, options: options) }
         try check(response.status, "GetVersion")
