@@ -176,8 +176,9 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
     public func bulkLoad(_ body: () async throws -> Void) async throws {
         try await body()
         guard hasImages else { return }
+        let rows = try await client.count(images, consistency: .strong)
         try await client.flush(images)
-        try await client.waitForIndex(collection: images, field: "embedding", timeout: .seconds(max(600, url.timeoutSeconds)))
+        try await client.waitForIndex(collection: images, field: "embedding", rows: rows, timeout: .seconds(max(600, url.timeoutSeconds)))
     }
 
     /// Seals what was written (the end of an index run, a server's debounced checkpoint), so that Milvus indexes it

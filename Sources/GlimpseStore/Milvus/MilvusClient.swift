@@ -185,8 +185,9 @@ final class MilvusClient: Sendable {
         try check(response.status, "Flush \(collection)")
     }
 
-    /// Waits until the field's index covers every sealed row (none pending), at most `timeout`.
-    func waitForIndex(collection: String, field: String, timeout: Duration) async throws {
+    /// Waits until the field's index covers `rows` rows (the flushed segments have been sealed and indexed, none
+    /// pending), at most `timeout`.
+    func waitForIndex(collection: String, field: String, rows: Int, timeout: Duration) async throws {
         var request = Milvus_Proto_Milvus_DescribeIndexRequest()
         request.collectionName = collection
         request.fieldName = field
@@ -196,7 +197,7 @@ final class MilvusClient: Sendable {
             try check(response.status, "DescribeIndex \(collection)")
             guard let index = response.indexDescriptions.first(where: { $0.fieldName == field }) else { return }
             if index.state == .failed { throw StoreError.queryFailed(location: location, reason: "index of \(collection): \(index.indexStateFailReason)") }
-            if index.pendingIndexRows == 0, index.indexedRows >= index.totalRows { return }
+            if index.pendingIndexRows == 0, index.indexedRows >= max(index.totalRows, Int64(rows)) { return }
             try await Task.sleep(for: .milliseconds(200))
         }
     }
