@@ -425,27 +425,32 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
             attempt += 1
         }
         let order = unique.map { ids[$0.path]! }
-        let timestamp = try await client.upsert(images, [
-            .int64("id", order),
-            .string("path", unique.map(\.path)),
-            .int64("size", unique.map(\.size)),
-            .int64("mtime_ns", unique.map(\.mtimeNanoseconds)),
-            .string("content_hash", unique.map(\.contentHash)),
-            .int64("width", unique.map { Int64($0.width) }),
-            .int64("height", unique.map { Int64($0.height) }),
-            .string("format", unique.map(\.format)),
-            .double("indexed_at", unique.map(\.indexedAt)),
-            .string("source_id", unique.map { $0.sourceID ?? "" }),
-            .string("url", unique.map { $0.url ?? "" }),
-            .string("validator", unique.map { $0.validator ?? "" }),
-            .json("metadata", unique.map(\.metadata)),
-            .floatVector("embedding", dimension: dimension, flat),
-        ], rows: unique.count)
+        let timestamp = try await client.upsert(images, Self.imageColumns(unique, ids: order, dimension: dimension, vectors: flat), rows: unique.count)
         wrote(timestamp)
         // A changed image's caption no longer describes it.
         let changed = unique.compactMap { record in existing[record.path].flatMap { $0.hash != record.contentHash ? $0.id : nil } }
         try await deleteCaptions(ids: changed)
         return records.map { ids[$0.path]! }
+    }
+
+    /// The image collection's columns for these records (Milvus writes whole rows: an update is an upsert of all).
+    private static func imageColumns(_ records: [ImageRecord], ids: [Int64], dimension: Int, vectors: [Float]) -> [MilvusColumn] {
+        [
+            .int64("id", ids),
+            .string("path", records.map(\.path)),
+            .int64("size", records.map(\.size)),
+            .int64("mtime_ns", records.map(\.mtimeNanoseconds)),
+            .string("content_hash", records.map(\.contentHash)),
+            .int64("width", records.map { Int64($0.width) }),
+            .int64("height", records.map { Int64($0.height) }),
+            .string("format", records.map(\.format)),
+            .double("indexed_at", records.map(\.indexedAt)),
+            .string("source_id", records.map { $0.sourceID ?? "" }),
+            .string("url", records.map { $0.url ?? "" }),
+            .string("validator", records.map { $0.validator ?? "" }),
+            .json("metadata", records.map(\.metadata)),
+            .floatVector("embedding", dimension: dimension, vectors),
+        ]
     }
 
     private func deleteCaptions(ids: [Int64]) async throws {
@@ -469,22 +474,8 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
         }
         guard let dimension = lock.withLock({ dimension }), !moved.isEmpty else { return }
         // Upserted by id: the same row, its new path.
-        let timestamp = try await client.upsert(images, [
-            .int64("id", moved.map { $0.id! }),
-            .string("path", moved.map(\.path)),
-            .int64("size", moved.map(\.size)),
-            .int64("mtime_ns", moved.map(\.mtimeNanoseconds)),
-            .string("content_hash", moved.map(\.contentHash)),
-            .int64("width", moved.map { Int64($0.width) }),
-            .int64("height", moved.map { Int64($0.height) }),
-            .string("format", moved.map(\.format)),
-            .double("indexed_at", moved.map(\.indexedAt)),
-            .string("source_id", moved.map { $0.sourceID ?? "" }),
-            .string("url", moved.map { $0.url ?? "" }),
-            .string("validator", moved.map { $0.validator ?? "" }),
-            .json("metadata", moved.map(\.metadata)),
-            .floatVector("embedding", dimension: dimension, moved.flatMap(\.vector)),
-        ], rows: moved.count)
+        let timestamp = try await client.upsert(images, Self.imageColumns(moved, ids: moved.map { $0.id! }, dimension: dimension,
+                                                                          vectors: moved.flatMap(\.vector)), rows: moved.count)
         wrote(timestamp)
     }
 
@@ -526,22 +517,8 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
             changed.append(record)
         }
         guard let dimension = lock.withLock({ dimension }), !changed.isEmpty else { return }
-        let timestamp = try await client.upsert(images, [
-            .int64("id", changed.map { $0.id! }),
-            .string("path", changed.map(\.path)),
-            .int64("size", changed.map(\.size)),
-            .int64("mtime_ns", changed.map(\.mtimeNanoseconds)),
-            .string("content_hash", changed.map(\.contentHash)),
-            .int64("width", changed.map { Int64($0.width) }),
-            .int64("height", changed.map { Int64($0.height) }),
-            .string("format", changed.map(\.format)),
-            .double("indexed_at", changed.map(\.indexedAt)),
-            .string("source_id", changed.map { $0.sourceID ?? "" }),
-            .string("url", changed.map { $0.url ?? "" }),
-            .string("validator", changed.map { $0.validator ?? "" }),
-            .json("metadata", changed.map(\.metadata)),
-            .floatVector("embedding", dimension: dimension, changed.flatMap(\.vector)),
-        ], rows: changed.count)
+        let timestamp = try await client.upsert(images, Self.imageColumns(changed, ids: changed.map { $0.id! }, dimension: dimension,
+                                                                          vectors: changed.flatMap(\.vector)), rows: changed.count)
         wrote(timestamp)
     }
 
