@@ -64,7 +64,7 @@ final class EmbeddedStoreConformanceTests: StoreConformanceTestCase, @unchecked 
 /// The same checks against PostgreSQL + pgvector, each store in a schema of its own, dropped afterwards (skipped,
 /// saying why, when no server is configured).
 final class PostgresStoreConformanceTests: StoreConformanceTestCase, @unchecked Sendable {
-    private let opened = OpenedStores()
+    private let opened = OpenedStores<PostgresStore>()
 
     override func tearDown() async throws {
         try await opened.destroyAll()
@@ -113,13 +113,23 @@ final class PostgresStoreConformanceTests: StoreConformanceTestCase, @unchecked 
     }
 }
 
-/// The PostgreSQL stores a test opened: closed, and their schemas dropped, when it ends.
-final class OpenedStores: @unchecked Sendable {
+/// The stores a test opened on a database server: closed, and their data (a PostgreSQL schema, Milvus collections)
+/// dropped, when it ends.
+final class OpenedStores<Store: ImageStore>: @unchecked Sendable {
     private let lock = NSLock()
-    private var stores: [PostgresStore] = []
+    private var stores: [Store] = []
+    private let connect: @Sendable (String) async throws -> Store
+    /// What names a store's data (stores opened on the same data are dropped once).
+    private let dataName: @Sendable (Store) -> String
+    private let destroy: @Sendable (Store) async throws -> Void
 
-    func open(_ url: String) async throws -> PostgresStore {
-        let store = try await PostgresStore.open(try PostgresURL(url))
+    init(connect: @escaping @Sendable (String) async throws -> Store, dataName: @escaping @Sendable (Store) -> String,
+         destroy: @escaping @Sendable (Store) async throws -> Void) {
+        self.connect = connect; self.dataName = dataName; self.destroy = destroy
+    }
+
+    func open(_ url: String) async throws -> Store {
+        let store = try await connect(url)
         lock.withLock { stores.append(store) }
         return store
     }
@@ -128,16 +138,28 @@ final class OpenedStores: @unchecked Sendable {
         let all = lock.withLock { stores }
         var dropped = Set<String>()
         for store in all {
-            if dropped.insert(store.url.schema).inserted { try await store.destroy() }
+            if dropped.insert(dataName(store)).inserted { try await destroy(store) }
             await store.close()
         }
+    }
+}
+
+extension OpenedStores where Store == PostgresStore {
+    convenience init() {
+        self.init(connect: { try await PostgresStore.open(try PostgresURL($0)) }, dataName: { $0.url.schema }, destroy: { try await $0.destroy() })
+    }
+}
+
+extension OpenedStores where Store == MilvusStore {
+    convenience init() {
+        self.init(connect: { try await MilvusStore.open(try MilvusURL($0)) }, dataName: { $0.url.collection }, destroy: { try await $0.destroy() })
     }
 }
 
 /// The same checks against Milvus (milvus-lite in CI: scripts/milvus.sh), each store in collections of its own,
 /// dropped afterwards (skipped, saying why, when no server is configured).
 final class MilvusStoreConformanceTests: StoreConformanceTestCase, @unchecked Sendable {
-    private let opened = OpenedMilvusStores()
+    private let opened = OpenedStores<MilvusStore>()
 
     override func tearDown() async throws {
         try await opened.destroyAll()
@@ -198,27 +220,6 @@ private extension Array where Element == Float {
     var normalised: [Float] {
         let norm = reduce(0) { $0 + $1 * $1 }.squareRoot()
         return map { $0 / norm }
-    }
-}
-
-/// The Milvus stores a test opened: closed, and their collections dropped, when it ends.
-final class OpenedMilvusStores: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stores: [MilvusStore] = []
-
-    func open(_ url: String) async throws -> MilvusStore {
-        let store = try await MilvusStore.open(try MilvusURL(url))
-        lock.withLock { stores.append(store) }
-        return store
-    }
-
-    func destroyAll() async throws {
-        let all = lock.withLock { stores }
-        var dropped = Set<String>()
-        for store in all {
-            if dropped.insert(store.url.collection).inserted { try await store.destroy() }
-            await store.close()
-        }
     }
 }
 
