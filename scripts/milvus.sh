@@ -21,9 +21,10 @@ install() {
   if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV" >/dev/null 2>&1 || die "python3 -m venv failed; install python3-venv"
   fi
-  if [ ! -x "$VENV/bin/milvus-lite" ]; then
+  # milvus-lite's server imports pymilvus's generated gRPC modules without declaring the dependency.
+  if [ ! -x "$VENV/bin/milvus-lite" ] || ! "$VENV/bin/python" -c "import pymilvus.grpc_gen.milvus_pb2_grpc" >/dev/null 2>&1; then
     echo "milvus.sh: installing milvus-lite" >&2
-    "$VENV/bin/pip" install -q --disable-pip-version-check "milvus-lite>=3,<4" >&2 || die "pip install milvus-lite failed"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "milvus-lite>=3.2,<4" "pymilvus>=2.6" >&2 || die "pip install milvus-lite failed"
   fi
 }
 
