@@ -35,6 +35,8 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
     private var strongSearches = false
     /// This process wrote since its last flush.
     private var unflushed = false
+    /// The caption models, once read (`captionModels()`).
+    private var captionBinding: CaptionBinding?
     private var dimension: Int?
 
     private var images: String { url.collection }
@@ -580,13 +582,18 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
             }
         }
         // The images the filter matches, found by a scan of the catalog, then searched among by id.
+        return try await searchByIDs(collection, field: field, vector: vector, k: k, ids: try await matchingIDs(filter), run: run)
+    }
+
+    /// Every image the filter matches: Milvus narrows the candidates, `MetadataFilter.matches` decides.
+    private func matchingIDs(_ filter: MetadataFilter) async throws -> [Int64] {
         var matching: [Int64] = []
-        try await scan(images, expression: expression, fields: ["id", "metadata"]) { rows in
+        try await scan(images, expression: MilvusExpression.filter(filter).expression, fields: ["id", "metadata"]) { rows in
             for (id, metadata) in zip(rows.int64("id"), rows.json("metadata")) where filter.matches(MetadataJSON.decode(metadata)) {
                 matching.append(id)
             }
         }
-        return try await searchByIDs(collection, field: field, vector: vector, k: k, ids: matching, run: run)
+        return matching
     }
 
     /// The best `k` among `ids` (every row when nil), in chunks the result window holds, merged.
@@ -605,6 +612,7 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
     // MARK: Captions
 
     public func bindCaptionModels(_ binding: CaptionBinding) async throws {
+        lock.withLock { captionBinding = nil }
         if let bound = try await captionModels() {
             guard bound.sentenceFingerprint == binding.sentenceFingerprint, bound.dimension == binding.dimension else {
                 throw StoreError.captionModelMismatch(library: location, libraryModel: bound.sentenceModel, requested: binding.sentenceModel)
@@ -615,6 +623,7 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
         try await ensureCaptionCollection(dimension: binding.dimension)
         try await setSettings([("caption.model", binding.captionModel), ("caption.sentenceModel", binding.sentenceModel),
                                ("caption.sentenceFingerprint", binding.sentenceFingerprint), ("caption.dimension", String(binding.dimension))])
+        lock.withLock { captionBinding = binding }
     }
 
     private func ensureCaptionCollection(dimension: Int) async throws {
@@ -628,11 +637,16 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
         try await client.load(captions)
     }
 
+    /// Read from the server until one is found, then kept: a binding only goes from none to set (another
+    /// sentence model is refused), so searches and caption lookups do not read the settings each time.
     public func captionModels() async throws -> CaptionBinding? {
+        if let known = lock.withLock({ captionBinding }) { return known }
         let values = try await settingValues(prefix: "caption.")
         guard let model = values["caption.model"], let sentence = values["caption.sentenceModel"],
               let fingerprint = values["caption.sentenceFingerprint"], let dimension = values["caption.dimension"].flatMap(Int.init) else { return nil }
-        return CaptionBinding(captionModel: model, sentenceModel: sentence, sentenceFingerprint: fingerprint, dimension: dimension)
+        let binding = CaptionBinding(captionModel: model, sentenceModel: sentence, sentenceFingerprint: fingerprint, dimension: dimension)
+        lock.withLock { captionBinding = binding }
+        return binding
     }
 
     /// The caption rows (id → content hash) of every captioned image.
@@ -720,14 +734,7 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
         let found: [ScoredImage]
         if let filter, !filter.isEmpty {
             // The images the filter matches, then their captions' nearest.
-            let (expression, _) = MilvusExpression.filter(filter)
-            var matching: [Int64] = []
-            try await scan(images, expression: expression, fields: ["id", "metadata"]) { rows in
-                for (id, metadata) in zip(rows.int64("id"), rows.json("metadata")) where filter.matches(MetadataJSON.decode(metadata)) {
-                    matching.append(id)
-                }
-            }
-            found = try await searchByIDs(captions, field: "embedding", vector: vector, k: k, ids: matching) { limit, expression, fields in
+            found = try await searchByIDs(captions, field: "embedding", vector: vector, k: k, ids: try await matchingIDs(filter)) { limit, expression, fields in
                 try await client.search(captions, vectorField: "embedding", vector: vector, k: limit, ef: nil, expression: expression,
                                         fields: fields, consistency: searchRead)
             }

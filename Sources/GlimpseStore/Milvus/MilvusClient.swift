@@ -202,12 +202,6 @@ final class MilvusClient: Sendable {
         }
     }
 
-    func serverVersion() async throws -> String {
-        let response = try await call("GetVersion") { service, metadata, options in try await service.getVersion(Milvus_Proto_Milvus_GetVersionRequest(), metadata: metadata, options: options) }
-        try check(response.status, "GetVersion")
-        return response.version
-    }
-
     // MARK: Writes
 
     /// Upserts rows (columns of equal length) in one request: Milvus applies a request whole or not at all.
