@@ -149,6 +149,15 @@ void glimpse_matmul_destroy(glimpse_matmul *m) {
     free(m);
 }
 
+int glimpse_cpu_has_bf16(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+#else
+    return 0;
+#endif
+}
+
 int glimpse_cpu_has_avx2_fma(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();

@@ -39,6 +39,8 @@ void glimpse_matmul_destroy(glimpse_matmul *m);
 
 /// 1 when the CPU has AVX2 and FMA (oneDNN then runs its AVX2 or AVX-512 kernels).
 int glimpse_cpu_has_avx2_fma(void);
+/// 1 when the CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX-BF16): only then is bf16 faster than fp32.
+int glimpse_cpu_has_bf16(void);
 #endif
 
 #ifndef CGLIMPSE_DISTANCE_H
@@ -69,4 +71,40 @@ static inline void glimpse_prefetch(const void *p, long bytes) {
 /// bounds this case; w is (N, K) float32, or bfloat16 bits in the _bf16 variant (half the bytes to read).
 void glimpse_linear_rows_f32(float *out, const float *x, const float *w, const float *bias, long M, long K, long N, long n0, long n1);
 void glimpse_linear_rows_bf16(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1);
+#endif
+
+#ifndef CGLIMPSE_Q8_H
+#define CGLIMPSE_Q8_H
+#include <stdint.h>
+/// Int8 linear layers (int8_linear.c): weights packed once, per output channel; activations quantized per row.
+typedef struct glimpse_q8_weights glimpse_q8_weights;
+
+/// The int8 kernels, best last. Each computes the same int32 sums.
+enum glimpse_q8_level {
+    GLIMPSE_Q8_PORTABLE = 0, GLIMPSE_Q8_NEON_DOT = 1, GLIMPSE_Q8_AVX2 = 2, GLIMPSE_Q8_AVX_VNNI = 3, GLIMPSE_Q8_AVX512_VNNI = 4
+};
+/// The kernel in use: the best this CPU runs, unless glimpse_q8_use_kernel chose another.
+int glimpse_q8_kernel(void);
+/// 1 when this CPU runs kernel `level`.
+int glimpse_q8_supported(int level);
+/// Uses kernel `level` from now on (-1: the best again); 0 when this CPU cannot run it.
+int glimpse_q8_use_kernel(int level);
+/// 1 when kernel `level` reads activations as unsigned bytes (q + 128).
+int glimpse_q8_unsigned_activations(int level);
+
+/// Quantizes weight (N, K) per output row: scale = max|w| / 127. bias is (N) or NULL (copied). NULL when out of memory.
+glimpse_q8_weights *glimpse_q8_pack(const float *weight, const float *bias, long N, long K);
+void glimpse_q8_free(glimpse_q8_weights *w);
+/// K rounded up to a multiple of 4: the row stride of quantized activations.
+long glimpse_q8_padded_inputs(const glimpse_q8_weights *w);
+/// Panels of 16 output columns: the unit callers split across cores.
+long glimpse_q8_panels(const glimpse_q8_weights *w);
+/// Quantizes `rows` rows of x (row stride K) into q (row stride Kp, zero padded): q = round(x / s), s = max|x| / 127,
+/// stored as q + 128 when `unsigned_`.
+void glimpse_q8_quantize_rows(uint8_t *q, float *scales, const float *x, long rows, long K, long Kp, int unsigned_);
+/// out[m, n] = Σ_k a[m, k] · w[n, k] · scales[m] · scale[n] + bias[n], then `activation` (a glimpse_activation_kind,
+/// or -1 for none), for rows [m0, m1) and the columns of panels [p0, p1); out has row stride N.
+/// `a` must have been quantized for `level`'s activation format.
+void glimpse_q8_linear(float *out, const uint8_t *a, const float *scales, const glimpse_q8_weights *w, int level,
+                       long m0, long m1, long p0, long p1, int activation);
 #endif

@@ -43,7 +43,7 @@ public struct CLIPTextTower: Sendable {
         projection = LinearLayer(weight: Tensor(shape: [P, C], values: (0..<(P * C)).map { _ in g.normal() * 0.02 }), bias: nil)
     }
 
-    func prepare(_ precision: Precision) { encoder.prepare(precision); projection.prepare(precision) }
+    func prepare(_ precision: Precision) { encoder.prepare(precision); projection.prepare(precision.forSensitiveLayers) }
 
     /// The position whose hidden state is pooled: the first end-of-text token, or for legacy configs whose
     /// eos_token_id is 2, the largest id (transformers does the same).

@@ -55,7 +55,8 @@ public struct CLIPVisionTower: Sendable {
     }
 
     func prepare(_ precision: Precision) {
-        encoder.prepare(precision); projection.prepare(precision); patches.projection.prepare(precision)
+        encoder.prepare(precision)
+        projection.prepare(precision.forSensitiveLayers); patches.projection.prepare(precision.forSensitiveLayers)
     }
 
     /// Projected (not normalised) embeddings of a batch of preprocessed images.

@@ -101,7 +101,7 @@ public final class BLIPTextDecoder: CaptionDecoder, @unchecked Sendable {
 
     func prepare(_ precision: Precision) {
         for block in blocks { for l in block.linears { l.prepare(precision) } }
-        transform.prepare(precision); head.prepare(precision)
+        transform.prepare(precision); head.prepare(precision.forSensitiveLayers)
     }
 
     public func session(encoderStates: UnsafePointer<Float>, tokens S: Int, images I: Int, rowsPerImage R: Int, capacity: Int) -> any DecoderSession {

@@ -118,7 +118,7 @@ public final class GPT2Decoder: CaptionDecoder, @unchecked Sendable {
 
     func prepare(_ precision: Precision) {
         for block in blocks { for l in block.linears { l.prepare(precision) } }
-        lmHead.prepare(precision)
+        lmHead.prepare(precision.forSensitiveLayers)
     }
 
     public func session(encoderStates: UnsafePointer<Float>, tokens S: Int, images I: Int, rowsPerImage R: Int, capacity: Int) -> any DecoderSession {

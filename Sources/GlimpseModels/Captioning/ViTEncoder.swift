@@ -79,7 +79,7 @@ public struct ViTEncoder: Sendable {
         finalNorm = try LayerNormWeights(checkpoint: checkpoint, name: prefix + names.finalNorm, channels: C)
     }
 
-    func prepare(_ precision: Precision) { encoder.prepare(precision); patches.projection.prepare(precision) }
+    func prepare(_ precision: Precision) { encoder.prepare(precision); patches.projection.prepare(precision.forSensitiveLayers) }
 
     /// The last hidden states (B, T, C) of images laid out (B, channels, S, S).
     public func encode(pixels: UnsafePointer<Float>, batch B: Int) -> FloatBuffer {

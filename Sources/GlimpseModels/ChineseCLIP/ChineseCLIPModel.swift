@@ -39,7 +39,7 @@ public final class ChineseCLIPModel: TextEncoder, ImageEncoder, @unchecked Senda
         let tokenizer = try Tokenizer(directory: directory)
         self.tokenizer = tokenizer
         maxTokens = min(tokenizer.modelMaxLength ?? textConfig.maxTokens, textConfig.maxTokens)
-        text.prepare(precision); textProjection.prepare(precision); vision.prepare(precision)
+        text.prepare(precision); textProjection.prepare(precision.forSensitiveLayers); vision.prepare(precision)
     }
 
     public var textEmbeddingDimension: Int { textProjection.outFeatures }

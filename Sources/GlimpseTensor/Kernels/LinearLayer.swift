@@ -2,15 +2,6 @@ import CGlimpseKernels
 import COpenBLAS
 import Foundation
 
-/// The numeric precision of matrix products.
-public enum Precision: String, Sendable, CaseIterable {
-    /// Float32 everywhere (OpenBLAS sgemm).
-    case fp32
-    /// bfloat16 weights and activations in matrix products, Float32 accumulation and everything else
-    /// (oneDNN, AVX-512 BF16); about twice the throughput of fp32.
-    case bf16
-}
-
 /// A linear layer's parameters, ready for the chosen precision.
 /// weight is (OC, C) as nn.Linear stores it, bias is (OC).
 public final class LinearLayer: @unchecked Sendable {
@@ -20,6 +11,7 @@ public final class LinearLayer: @unchecked Sendable {
     public let bias: Tensor?
     public private(set) var precision: Precision = .fp32
     private var bf16: DNNLMatmul?
+    private var int8: Int8Weights?
     /// The weights as bfloat16 bits, for the few-rows kernel under `.bf16` (half the memory traffic).
     private var weightBF16: UnsafeMutablePointer<UInt16>?
 
@@ -79,6 +71,12 @@ public final class LinearLayer: @unchecked Sendable {
 
     deinit { weightBF16?.deallocate() }
 
+    /// Bytes of weights a forward pass reads in the prepared precision.
+    public var weightBytes: Int {
+        let count = outFeatures * inFeatures
+        switch precision { case .fp32: return 4 * count; case .bf16: return 2 * count; case .int8: return count }
+    }
+
     /// Few rows: split output columns across cores, each weight row read once.
     func forwardFewRows(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
         let N = outFeatures, K = inFeatures
@@ -106,15 +104,32 @@ public final class LinearLayer: @unchecked Sendable {
             glimpse_f32_to_bf16(w, weight.pointer, outFeatures * inFeatures)
             weightBF16 = w
         }
+        if precision == .int8, int8 == nil {
+            int8 = Int8Weights(weight: weight.pointer, bias: bias?.pointer, outFeatures: outFeatures, inFeatures: inFeatures)
+        }
         if precision == .bf16, bf16 == nil {
             bf16 = DNNLMatmul(weight: weight.pointer, bias: bias?.pointer, outFeatures: outFeatures, inFeatures: inFeatures,
                               typicalRows: 1024, bf16: true)
         }
     }
 
+    /// out (N, OC) = activation(inp (N, C) · weightᵀ + bias); int8 applies the activation as it dequantizes.
+    public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int, activation: Activation?) {
+        if forcedBackend == nil, precision == .int8, let int8 {
+            int8.forward(out, inp, rows: rows, activation: activation)
+            return
+        }
+        forward(out, inp, rows: rows)
+        activation?.apply(out, count: rows * outFeatures)
+    }
+
     /// out (N, OC) = inp (N, C) · weightᵀ + bias.
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
         if let forced, forced.forward(out, inp, rows: rows) { return }
+        if forcedBackend == nil, precision == .int8, let int8 {
+            int8.forward(out, inp, rows: rows, activation: nil)
+            return
+        }
         if forcedBackend == nil, rows <= Self.fewRowsLimit {
             forwardFewRows(out, inp, rows: rows)
             return
