@@ -7,7 +7,9 @@ import GlimpseTensor
 struct CLIPBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "clip", abstract: "Benchmark the CLIP towers (ViT-B/32 shapes, random weights).")
 
-    @Option(help: "Matrix-product precision: fp32 or bf16.") var precision: Precision = .fp32
+    @Option(help: "Matrix-product precision: auto, fp32, bf16 or int8.") var precision: PrecisionRequest = .fp32
+    @Option(help: "Int8 kernel to use (portable, avx2, avx-vnni, avx512-vnni, neon-dot) instead of the best this CPU has.")
+    var int8Kernel: Int8Kernel?
     @Option(help: "Images per vision batch.") var batch = 32
     @Option(help: "Timed vision batches.") var batches = 3
     @Option(help: "Timed runs per text length.") var textRuns = 20
@@ -21,6 +23,9 @@ struct CLIPBenchmark: ParsableCommand {
         projectionDim: 512)
 
     func run() throws {
+        if let int8Kernel, !Int8Kernel.use(int8Kernel) { throw ValidationError("this CPU cannot run the \(int8Kernel.rawValue) kernel") }
+        let (precision, warning) = self.precision.resolve()
+        if let warning { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         let model = CLIPModel(random: Self.vitB32, precision: precision)
         var generator = SeededGenerator(seed: 7)
         let S = 224
@@ -42,7 +47,7 @@ struct CLIPBenchmark: ParsableCommand {
         let text16 = median((0..<max(3, textRuns / 4)).map { _ in seconds { _ = model.text.embed(batch: batch16) } }) * 1000
         let text77 = textLatency(tokens: 77)
         let result: [String: Any] = [
-            "precision": precision.rawValue,
+            "precision": precision.rawValue, "kernel": precision.kernelDescription,
             "vision_images_per_s": (imagesPerSecond * 10).rounded() / 10,
             "text_ms_10_tokens": (text10 * 100).rounded() / 100,
             "text_ms_77_tokens": (text77 * 100).rounded() / 100,
@@ -53,7 +58,7 @@ struct CLIPBenchmark: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("CLIP ViT-B/32 shapes, \(precision.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+            print("CLIP ViT-B/32 shapes, \(precision.rawValue) (\(precision.kernelDescription)), \(ProcessInfo.processInfo.activeProcessorCount) cores")
             print(String(format: "vision: %.1f images/s (batch %d)", imagesPerSecond, batch))
             print(String(format: "text: %.2f ms for 10 tokens, %.2f ms for 77 tokens, %.2f ms for 16 queries of 10 tokens", text10, text77, text16))
             print(String(format: "peak RSS: %.0f MB", peakRSSMegabytes()))

@@ -26,6 +26,19 @@ struct GEMMBenchmark: ParsableCommand {
                 }
                 line += String(format: " %@ %.0f GFLOPS", backend.rawValue, 2.0 * Double(rows * inFeatures * outFeatures) / best / 1e9)
             }
+            let int8 = LinearLayer(weight: w, bias: Tensor(zeros: [outFeatures]))
+            int8.prepare(.int8)
+            for kernel in Int8Kernel.allCases where kernel.isSupported && kernel != .portable {
+                Int8Kernel.use(kernel)
+                let out = FloatBuffer(count: rows * outFeatures)
+                x.withUnsafeBufferPointer { int8.forward(out.pointer, $0.baseAddress!, rows: rows) }
+                var best = Double.infinity
+                for _ in 0..<repeats {
+                    best = min(best, seconds { x.withUnsafeBufferPointer { int8.forward(out.pointer, $0.baseAddress!, rows: rows) } })
+                }
+                line += String(format: " int8-%@ %.0f GOPS", kernel.rawValue, 2.0 * Double(rows * inFeatures * outFeatures) / best / 1e9)
+            }
+            Int8Kernel.use(nil)
             print(line)
         }
     }

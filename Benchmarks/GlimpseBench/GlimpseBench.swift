@@ -30,3 +30,5 @@ func seconds(_ body: () -> Void) -> Double {
 }
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+extension PrecisionRequest: ExpressibleByArgument {}
+extension Int8Kernel: ExpressibleByArgument {}

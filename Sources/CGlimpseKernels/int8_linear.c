@@ -6,9 +6,11 @@
 // activation row against one group is 16 columns × 4 k products: one AVX-512 VNNI vpdpbusd, two AVX-VNNI ones,
 // or two AVX2 vpmaddubsw + vpmaddwd pairs.
 //
-// Activations: VNNI multiplies unsigned by signed bytes, so its kernels read q + 128 and subtract 128·Σw per
-// column afterwards; AVX2 and the portable kernels read q itself and use |a| · sign(w, a), whose pairwise int16
-// sums (≤ 2·127·127) never saturate.
+// Activations are quantized per row asymmetrically: q = round(x / s) + z in [0, 255] with s = (max − min) / 255 and
+// the zero point z where x = 0 lands, so a skewed row (a GELU output: ≥ −0.17, large positives) keeps all 256
+// levels. VNNI multiplies unsigned by signed bytes and reads q itself; AVX2, NEON and the portable kernels read
+// q − 128 as a signed byte and use |a| · sign(w, a), whose pairwise int16 sums (≤ 2·128·127) never saturate.
+// Either way the sums lose c·Σw afterwards, c being z (unsigned) or z − 128 (signed).
 #include "CGlimpseKernels.h"
 #include <math.h>
 #include <stdlib.h>
@@ -38,7 +40,7 @@ struct glimpse_q8_weights {
     long N, K, Kp, panels;
     int8_t *packed;     // panels × (Kp / 4) × 64 bytes
     float *scale;       // per output column (N)
-    int32_t *offset;    // 128 · Σ_k w[n, k] (N): the VNNI kernels' unsigned-activation correction
+    int32_t *colsum;    // Σ_k w[n, k] (N): the zero-point correction
     float *bias;        // (N) or NULL
 };
 
@@ -104,9 +106,9 @@ glimpse_q8_weights *glimpse_q8_pack(const float *w, const float *bias, long N, l
     size_t bytes = (size_t)q->panels * groups * GROUP_BYTES;
     q->packed = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
     q->scale = malloc(sizeof(float) * N);
-    q->offset = malloc(sizeof(int32_t) * N);
+    q->colsum = malloc(sizeof(int32_t) * N);
     if (bias) { q->bias = malloc(sizeof(float) * N); if (q->bias) memcpy(q->bias, bias, sizeof(float) * N); }
-    if (!q->packed || !q->scale || !q->offset || (bias && !q->bias)) { glimpse_q8_free(q); return NULL; }
+    if (!q->packed || !q->scale || !q->colsum || (bias && !q->bias)) { glimpse_q8_free(q); return NULL; }
     memset(q->packed, 0, bytes);
     for (long n = 0; n < N; n++) {
         const float *row = w + n * K;
@@ -122,14 +124,14 @@ glimpse_q8_weights *glimpse_q8_pack(const float *w, const float *bias, long N, l
             panel[(k / 4) * GROUP_BYTES + k % 4] = b;
             sum += b;
         }
-        q->offset[n] = 128 * sum;
+        q->colsum[n] = sum;
     }
     return q;
 }
 
 void glimpse_q8_free(glimpse_q8_weights *q) {
     if (!q) return;
-    free(q->packed); free(q->scale); free(q->offset); free(q->bias); free(q);
+    free(q->packed); free(q->scale); free(q->colsum); free(q->bias); free(q);
 }
 
 long glimpse_q8_padded_inputs(const glimpse_q8_weights *q) { return q->Kp; }
@@ -141,36 +143,44 @@ long glimpse_q8_padded_inputs(const glimpse_q8_weights *q) { return q->Kp; }
 #endif
 
 MULTIVERSION
-void glimpse_q8_quantize_rows(uint8_t *q, float *scales, const float *x, long rows, long K, long Kp, int unsigned_) {
-    uint8_t flip = unsigned_ ? 0x80 : 0;
+void glimpse_q8_quantize_rows(uint8_t *q, float *scales, int32_t *corrections, const float *x, long rows, long K, long Kp,
+                              int unsigned_) {
+    uint8_t flip = unsigned_ ? 0 : 0x80;
     for (long r = 0; r < rows; r++) {
         const float *in = x + r * K;
         uint8_t *out = q + r * Kp;
-        float max = 0;
-        for (long k = 0; k < K; k++) { float a = fabsf(in[k]); max = a > max ? a : max; }
-        float scale = max > 0 ? max / 127.0f : 1.0f, inverse = 1.0f / scale;
+        float lo = 0, hi = 0;   // the range always holds 0, so that x = 0 is exact
+        for (long k = 0; k < K; k++) { lo = in[k] < lo ? in[k] : lo; hi = in[k] > hi ? in[k] : hi; }
+        float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f, inverse = 1.0f / scale;
+        float zero = rintf(-lo * inverse);
+        zero = zero < 0 ? 0 : (zero > 255 ? 255 : zero);
         scales[r] = scale;
-        for (long k = 0; k < K; k++) out[k] = (uint8_t)(int8_t)(int32_t)rintf(in[k] * inverse) ^ flip;
-        for (long k = K; k < Kp; k++) out[k] = flip;
+        corrections[r] = (int32_t)zero - (unsigned_ ? 0 : 128);
+        for (long k = 0; k < K; k++) {
+            float v = rintf(in[k] * inverse) + zero;
+            v = v < 0 ? 0 : (v > 255 ? 255 : v);
+            out[k] = (uint8_t)(int32_t)v ^ flip;
+        }
+        for (long k = K; k < Kp; k++) out[k] = (uint8_t)(int32_t)zero ^ flip;
     }
 }
 
 // MARK: - Kernels: a tile of MR rows × NP panels, accumulators dequantized into out
 
-/// Dequantizes one row of 16 int32 sums: out = sum · sa · sw + bias (VNNI sums first lose the 128·Σw offset).
-INLINE void store16(float *out, const int32_t *acc, long n, long N, float sa, const glimpse_q8_weights *w, int offset) {
+/// Dequantizes one row of 16 int32 sums: out = (sum − c·Σw) · sa · sw + bias.
+INLINE void store16(float *out, const int32_t *acc, long n, long N, float sa, int32_t c, const glimpse_q8_weights *w) {
     // Unfused multiply and add, as the AVX-512 store rounds them: every kernel then writes identical floats.
 #pragma clang fp contract(off)
     long count = N - n < PANEL ? N - n : PANEL;
     for (long j = 0; j < count; j++) {
-        int32_t s = acc[j] - (offset ? w->offset[n + j] : 0);
+        int32_t s = acc[j] - c * w->colsum[n + j];
         out[j] = (float)s * sa * w->scale[n + j] + (w->bias ? w->bias[n + j] : 0.0f);
     }
 }
 
 #if X86
 T_AVX512VNNI INLINE void tile_avx512vnni(float *out, long ldo, const uint8_t *a, long lda, const float *sa,
-                                           const glimpse_q8_weights *w, long panel, int mr, int np) {
+                                           const int32_t *zc, const glimpse_q8_weights *w, long panel, int mr, int np) {
     long groups = w->Kp / 4;
     const int8_t *b0 = w->packed + panel * groups * GROUP_BYTES;
     const int8_t *b1 = b0 + groups * GROUP_BYTES;
@@ -190,20 +200,21 @@ T_AVX512VNNI INLINE void tile_avx512vnni(float *out, long ldo, const uint8_t *a,
         long n = (panel + p) * PANEL;
         if (n >= w->N) continue;
         if (w->N - n >= PANEL) {
-            __m512 s = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][p], _mm512_loadu_si512((const void *)(w->offset + n))));
+            __m512i correction = _mm512_mullo_epi32(_mm512_set1_epi32(zc[r]), _mm512_loadu_si512((const void *)(w->colsum + n)));
+            __m512 s = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][p], correction));
             s = _mm512_mul_ps(_mm512_mul_ps(s, _mm512_set1_ps(sa[r])), _mm512_loadu_ps(w->scale + n));
             if (w->bias) s = _mm512_add_ps(s, _mm512_loadu_ps(w->bias + n));
             _mm512_storeu_ps(out + r * ldo + n, s);
         } else {
             int32_t sums[PANEL]; _mm512_storeu_si512((void *)sums, acc[r][p]);
-            store16(out + r * ldo + n, sums, n, w->N, sa[r], w, 1);
+            store16(out + r * ldo + n, sums, n, w->N, sa[r], zc[r], w);
         }
     }
 }
 
 /// Two 8-column halves of a panel per group, for the 256-bit kernels.
 T_AVXVNNI INLINE void tile_avxvnni(float *out, long ldo, const uint8_t *a, long lda, const float *sa,
-                                     const glimpse_q8_weights *w, long panel, int mr, int np) {
+                                     const int32_t *zc, const glimpse_q8_weights *w, long panel, int mr, int np) {
     (void)np;
     long groups = w->Kp / 4;
     const int8_t *b = w->packed + panel * groups * GROUP_BYTES;
@@ -224,12 +235,12 @@ T_AVXVNNI INLINE void tile_avxvnni(float *out, long ldo, const uint8_t *a, long 
         int32_t sums[PANEL];
         _mm256_storeu_si256((__m256i *)sums, acc[r][0]);
         _mm256_storeu_si256((__m256i *)(sums + 8), acc[r][1]);
-        store16(out + r * ldo + n, sums, n, w->N, sa[r], w, 1);
+        store16(out + r * ldo + n, sums, n, w->N, sa[r], zc[r], w);
     }
 }
 
 T_AVX2 INLINE void tile_avx2(float *out, long ldo, const uint8_t *a, long lda, const float *sa,
-                               const glimpse_q8_weights *w, long panel, int mr, int np) {
+                               const int32_t *zc, const glimpse_q8_weights *w, long panel, int mr, int np) {
     (void)np;
     long groups = w->Kp / 4;
     const int8_t *b = w->packed + panel * groups * GROUP_BYTES;
@@ -254,14 +265,14 @@ T_AVX2 INLINE void tile_avx2(float *out, long ldo, const uint8_t *a, long lda, c
         int32_t sums[PANEL];
         _mm256_storeu_si256((__m256i *)sums, acc[r][0]);
         _mm256_storeu_si256((__m256i *)(sums + 8), acc[r][1]);
-        store16(out + r * ldo + n, sums, n, w->N, sa[r], w, 0);
+        store16(out + r * ldo + n, sums, n, w->N, sa[r], zc[r], w);
     }
 }
 #endif
 
 #if NEON_DOT
 INLINE void tile_neon(float *out, long ldo, const uint8_t *a, long lda, const float *sa,
-                      const glimpse_q8_weights *w, long panel, int mr, int np) {
+                      const int32_t *zc, const glimpse_q8_weights *w, long panel, int mr, int np) {
     (void)np;
     long groups = w->Kp / 4;
     const int8_t *b = w->packed + panel * groups * GROUP_BYTES;
@@ -280,14 +291,14 @@ INLINE void tile_neon(float *out, long ldo, const uint8_t *a, long lda, const fl
     for (int r = 0; r < mr; r++) {
         int32_t sums[PANEL];
         for (int j = 0; j < 4; j++) vst1q_s32(sums + 4 * j, acc[r][j]);
-        store16(out + r * ldo + n, sums, n, w->N, sa[r], w, 0);
+        store16(out + r * ldo + n, sums, n, w->N, sa[r], zc[r], w);
     }
 }
 #endif
 
 /// The reference kernel: any CPU, and the exact int32 sums every other kernel must reproduce.
 static void tile_portable(float *out, long ldo, const uint8_t *a, long lda, const float *sa,
-                          const glimpse_q8_weights *w, long panel, int mr, int np) {
+                          const int32_t *zc, const glimpse_q8_weights *w, long panel, int mr, int np) {
     (void)np;
     long groups = w->Kp / 4;
     const int8_t *b = w->packed + panel * groups * GROUP_BYTES;
@@ -298,7 +309,7 @@ static void tile_portable(float *out, long ldo, const uint8_t *a, long lda, cons
             for (int j = 0; j < PANEL; j++)
                 for (int i = 0; i < 4; i++) sums[j] += (int32_t)ar[g * 4 + i] * b[g * GROUP_BYTES + j * 4 + i];
         long n = panel * PANEL;
-        store16(out + r * ldo + n, sums, n, w->N, sa[r], w, 0);
+        store16(out + r * ldo + n, sums, n, w->N, sa[r], zc[r], w);
     }
 }
 
@@ -312,53 +323,53 @@ static void tile_portable(float *out, long ldo, const uint8_t *a, long lda, cons
             int np = p + NP <= p1 ? NP : (int)(p1 - p);                                                       \
             long m = mb;                                                                                      \
             for (; m + MR <= me; m += MR)                                                                     \
-                TILE(out + m * N, N, a + m * Kp, Kp, scales + m, w, p, MR, np);                               \
+                TILE(out + m * N, N, a + m * Kp, Kp, scales + m, zc + m, w, p, MR, np);                               \
             switch (me - m) { __VA_ARGS__ }                                                                   \
         }                                                                                                     \
     }
 
-#define REST(TILE, R) case R: TILE(out + m * N, N, a + m * Kp, Kp, scales + m, w, p, R, np); break;
+#define REST(TILE, R) case R: TILE(out + m * N, N, a + m * Kp, Kp, scales + m, zc + m, w, p, R, np); break;
 
 #if X86
-T_AVX512VNNI static void drive_avx512vnni(float *out, const uint8_t *a, const float *scales, const glimpse_q8_weights *w,
+T_AVX512VNNI static void drive_avx512vnni(float *out, const uint8_t *a, const float *scales, const int32_t *zc, const glimpse_q8_weights *w,
                                          long m0, long m1, long p0, long p1, long N, long Kp) {
     DRIVE(tile_avx512vnni, 8, 2, REST(tile_avx512vnni, 1) REST(tile_avx512vnni, 2) REST(tile_avx512vnni, 3)
           REST(tile_avx512vnni, 4) REST(tile_avx512vnni, 5) REST(tile_avx512vnni, 6) REST(tile_avx512vnni, 7) default: break;)
 }
-T_AVXVNNI static void drive_avxvnni(float *out, const uint8_t *a, const float *scales, const glimpse_q8_weights *w,
+T_AVXVNNI static void drive_avxvnni(float *out, const uint8_t *a, const float *scales, const int32_t *zc, const glimpse_q8_weights *w,
                                    long m0, long m1, long p0, long p1, long N, long Kp) {
     DRIVE(tile_avxvnni, 6, 1, REST(tile_avxvnni, 1) REST(tile_avxvnni, 2) REST(tile_avxvnni, 3) REST(tile_avxvnni, 4)
           REST(tile_avxvnni, 5) default: break;)
 }
-T_AVX2 static void drive_avx2(float *out, const uint8_t *a, const float *scales, const glimpse_q8_weights *w,
+T_AVX2 static void drive_avx2(float *out, const uint8_t *a, const float *scales, const int32_t *zc, const glimpse_q8_weights *w,
                               long m0, long m1, long p0, long p1, long N, long Kp) {
     DRIVE(tile_avx2, 4, 1, REST(tile_avx2, 1) REST(tile_avx2, 2) REST(tile_avx2, 3) default: break;)
 }
 #endif
 #if NEON_DOT
-static void drive_neon(float *out, const uint8_t *a, const float *scales, const glimpse_q8_weights *w,
+static void drive_neon(float *out, const uint8_t *a, const float *scales, const int32_t *zc, const glimpse_q8_weights *w,
                        long m0, long m1, long p0, long p1, long N, long Kp) {
     DRIVE(tile_neon, 4, 1, REST(tile_neon, 1) REST(tile_neon, 2) REST(tile_neon, 3) default: break;)
 }
 #endif
-static void drive_portable(float *out, const uint8_t *a, const float *scales, const glimpse_q8_weights *w,
+static void drive_portable(float *out, const uint8_t *a, const float *scales, const int32_t *zc, const glimpse_q8_weights *w,
                            long m0, long m1, long p0, long p1, long N, long Kp) {
     DRIVE(tile_portable, 1, 1, default: break;)
 }
 
-void glimpse_q8_linear(float *out, const uint8_t *a, const float *scales, const glimpse_q8_weights *w, int level,
+void glimpse_q8_linear(float *out, const uint8_t *a, const float *scales, const int32_t *zc, const glimpse_q8_weights *w, int level,
                        long m0, long m1, long p0, long p1, int activation) {
     long N = w->N, Kp = w->Kp;
     switch (level) {
 #if X86
-    case GLIMPSE_Q8_AVX512_VNNI: drive_avx512vnni(out, a, scales, w, m0, m1, p0, p1, N, Kp); break;
-    case GLIMPSE_Q8_AVX_VNNI: drive_avxvnni(out, a, scales, w, m0, m1, p0, p1, N, Kp); break;
-    case GLIMPSE_Q8_AVX2: drive_avx2(out, a, scales, w, m0, m1, p0, p1, N, Kp); break;
+    case GLIMPSE_Q8_AVX512_VNNI: drive_avx512vnni(out, a, scales, zc, w, m0, m1, p0, p1, N, Kp); break;
+    case GLIMPSE_Q8_AVX_VNNI: drive_avxvnni(out, a, scales, zc, w, m0, m1, p0, p1, N, Kp); break;
+    case GLIMPSE_Q8_AVX2: drive_avx2(out, a, scales, zc, w, m0, m1, p0, p1, N, Kp); break;
 #endif
 #if NEON_DOT
-    case GLIMPSE_Q8_NEON_DOT: drive_neon(out, a, scales, w, m0, m1, p0, p1, N, Kp); break;
+    case GLIMPSE_Q8_NEON_DOT: drive_neon(out, a, scales, zc, w, m0, m1, p0, p1, N, Kp); break;
 #endif
-    default: drive_portable(out, a, scales, w, m0, m1, p0, p1, N, Kp); break;
+    default: drive_portable(out, a, scales, zc, w, m0, m1, p0, p1, N, Kp); break;
     }
     if (activation >= 0) {
         long n0 = p0 * PANEL, n1 = p1 * PANEL < N ? p1 * PANEL : N;

@@ -9,6 +9,8 @@ import GlimpseTensor
 /// (`--text-model`, e.g. a multilingual sentence encoder distilled from CLIP). File I/O and threading live here,
 /// not in the model code.
 public final class Embedder: @unchecked Sendable {
+    /// The precision embeddings are made in (what a library records of them).
+    public var precision: Precision { model.info.precision }
     public let model: LoadedModel
     public let image: any ImageEncoder
     public let text: any TextEncoder

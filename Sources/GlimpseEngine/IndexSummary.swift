@@ -14,6 +14,10 @@ public struct IndexSummary: Codable, Sendable, Equatable {
     public var metadataUpdated: Int?
     /// True when the run was interrupted (Ctrl-C) before it finished; what it committed stays.
     public var interrupted = false
+    /// The precision this run's vectors were made in, and every precision the library's vectors were made in
+    /// (more than one: mixed, which search allows since they agree to cosine ≥ 0.999).
+    public var precision: String?
+    public var libraryPrecisions: [String]?
 
     public init() {}
 
@@ -26,5 +30,6 @@ public struct IndexSummary: Codable, Sendable, Equatable {
         if let c = other.captioned { captioned = (captioned ?? 0) + c }
     }
 
-    enum CodingKeys: String, CodingKey { case added, updated, moved, removed, unchanged, failed, captioned, fetched, metadataUpdated = "metadata_updated" }
+    enum CodingKeys: String, CodingKey { case added, updated, moved, removed, unchanged, failed, captioned, fetched, metadataUpdated = "metadata_updated", precision
+        case libraryPrecisions = "library_precisions" }
 }

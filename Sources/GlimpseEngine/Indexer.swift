@@ -19,6 +19,7 @@ public protocol IndexProgress: AnyObject, Sendable {
 public final class Indexer: @unchecked Sendable {
     public let store: any ImageStore
     public let embedder: Embedder
+    private let precisionRecord = PrecisionRecord()
     public var batchSize: Int
     public var scanner = FileScanner()
     public weak var progress: IndexProgress?
@@ -85,6 +86,7 @@ public final class Indexer: @unchecked Sendable {
                     summary.failed.append(IndexFailure(path: file.path, error: "\(error)"))
                 }
             }
+            if !records.isEmpty { try await precisionRecord.note(embedder.precision, in: store) }
             let ids = try await store.saveImages(records)
             // A thumbnail that cannot be stored is made again on demand: never a reason to stop indexing.
             if let thumbnails { try? await store.saveThumbnails(thumbnails.make(zip(ids, records).map { ($0, $1.path) })) }
@@ -125,6 +127,7 @@ extension Indexer {
         } catch {
             throw IndexFailure(path: file.path, error: "\(error)")
         }
+        try await precisionRecord.note(embedder.precision, in: store)
         let id = try await store.saveImages([record])[0]
         if let thumbnails { try? await store.saveThumbnails(thumbnails.make([(id, file.path)])) }
         guard let stored = try await store.image(id: id) else { throw IndexFailure(path: file.path, error: "removed while indexing") }

@@ -17,6 +17,7 @@ public final class ListIndexer: @unchecked Sendable {
     /// nil for a dry run (`dryRun`), which only downloads.
     public let store: (any ImageStore)?
     public let embedder: Embedder?
+    private let precisionRecord = PrecisionRecord()
     public let fetcher: ImageFetcher
     public let cache: DownloadCache
     public var batchSize = 32
@@ -212,6 +213,7 @@ public final class ListIndexer: @unchecked Sendable {
                 if let id = file.work.replacing, file.work.validator == nil { stale.append(id) }
             }
         }
+        if !records.isEmpty { try await precisionRecord.note(embedder.precision, in: store) }
         let ids = try await store.saveImages(records)
         if let thumbnails { try? await store.saveThumbnails(thumbnails.make(Array(zip(ids, sources)))) }
         for file in files { cache.release(file.work.item.url) }

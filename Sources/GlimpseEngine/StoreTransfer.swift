@@ -11,7 +11,9 @@ public enum StoreTransfer {
         var glimpseExport: Int
         var model: ModelBinding
         var roots: [String]
-        enum CodingKeys: String, CodingKey { case glimpseExport = "glimpse_export", model, roots }
+        /// The precisions the vectors were made in (absent from exports of older versions).
+        var precisions: [String]?
+        enum CodingKeys: String, CodingKey { case glimpseExport = "glimpse_export", model, roots, precisions }
     }
 
     struct Image: Codable {
@@ -49,7 +51,8 @@ public enum StoreTransfer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         func line(_ value: some Encodable) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) + "\n" }
-        try write(try line(Header(glimpseExport: version, model: model, roots: try await store.collectionRoots())))
+        try write(try line(Header(glimpseExport: version, model: model, roots: try await store.collectionRoots(),
+                                          precisions: try await store.precisions())))
         var count = 0
         try await store.forEachImage(batchSize: 256) { batch in
             for record in batch {
@@ -77,6 +80,7 @@ public enum StoreTransfer {
         guard header.glimpseExport == version else { throw TransferError.badLine(1, "export version \(header.glimpseExport); this Glimpse reads \(version)") }
         try await store.bindModel(name: header.model.name, fingerprint: header.model.fingerprint, dimension: header.model.dimension)
         try await store.addCollectionRoots(header.roots)
+        for precision in header.precisions ?? [] { try await store.recordPrecision(precision) }
         var batch: [Image] = []
         var count = 0
         func flush() async throws {

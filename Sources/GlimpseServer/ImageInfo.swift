@@ -45,9 +45,14 @@ public struct LibraryInfo: Codable, Sendable, Equatable {
     /// The search paths text queries can take here: always clip; caption and hybrid when the library has captions
     /// and the server loaded their sentence model.
     public let searchPaths: [String]
+    /// The precision this server's model runs in ("auto" resolved: "int8", "fp32", "bf16") and its kernel.
+    public let precision: String
+    public let kernel: String
+    /// Every precision the library's vectors were made in (more than one: mixed).
+    public let vectorPrecisions: [String]
 
     enum CodingKeys: String, CodingKey {
-        case status, images, model, dimension, version, captions
-        case indexKind = "index_kind", textModel = "text_model", searchPaths = "search_paths"
+        case status, images, model, dimension, version, captions, precision, kernel
+        case indexKind = "index_kind", textModel = "text_model", searchPaths = "search_paths", vectorPrecisions = "vector_precisions"
     }
 }

@@ -5,6 +5,7 @@ import GlimpseImage
 import GlimpseIndex
 import GlimpseModels
 import GlimpseStore
+import GlimpseTensor
 
 /// What the HTTP layer asks of a store: search, images, uploads, deletions and rescans, over the same
 /// `ImageStore`, `Searcher` and `Indexer` the CLI uses. The model is loaded before the first request; text queries
@@ -77,7 +78,9 @@ public final class LibraryService: @unchecked Sendable {
         let paths: [SearchPath] = searcher.captionText != nil && captions > 0 ? SearchPath.allCases : [.clip]
         return LibraryInfo(status: "ok", images: try await store.imageCount(), model: shown(modelName),
                            textModel: shown(textModelName ?? modelName), dimension: embedder.embeddingDim,
-                           indexKind: store.indexKind, version: "0.1.0", captions: captions, searchPaths: paths.map(\.rawValue))
+                           indexKind: store.indexKind, version: "0.1.0", captions: captions, searchPaths: paths.map(\.rawValue),
+                           precision: embedder.precision.rawValue, kernel: embedder.precision.kernelDescription,
+                           vectorPrecisions: try await store.precisions())
     }
 
     public func image(id: Int64) async throws -> ImageRecord {

@@ -288,7 +288,7 @@ public enum OpenAPIDocument {
       },
       "LibraryInfo": {
         "type": "object",
-        "required": ["status", "images", "model", "text_model", "dimension", "index_kind", "version", "captions", "search_paths"],
+        "required": ["status", "images", "model", "text_model", "dimension", "index_kind", "version", "captions", "search_paths", "precision", "kernel", "vector_precisions"],
         "properties": {
           "status": {"type": "string"},
           "images": {"type": "integer"},
@@ -298,7 +298,10 @@ public enum OpenAPIDocument {
           "index_kind": {"type": "string"},
           "version": {"type": "string"},
           "captions": {"type": "integer", "description": "Images with a caption"},
-          "search_paths": {"type": "array", "items": {"type": "string", "enum": ["clip", "caption", "hybrid"]}, "description": "The paths text searches can take on this server"}
+          "search_paths": {"type": "array", "items": {"type": "string", "enum": ["clip", "caption", "hybrid"]}, "description": "The paths text searches can take on this server"},
+          "precision": {"type": "string", "enum": ["fp32", "int8", "bf16"], "description": "The precision this server's model runs in (serve --precision; auto resolved for this CPU)"},
+          "kernel": {"type": "string", "description": "The matrix kernels that precision runs on here, e.g. int8-avx512-vnni, int8-avx2, openblas-f32"},
+          "vector_precisions": {"type": "array", "items": {"type": "string"}, "description": "Every precision the library's vectors were made in; more than one means mixed (they agree to cosine ≥ 0.999)"}
         }
       },
       "IndexStatus": {

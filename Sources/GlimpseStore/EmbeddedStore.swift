@@ -43,6 +43,10 @@ public final class EmbeddedStore: ImageStore, @unchecked Sendable {
               let dimension = try library.setting("model.dimension").flatMap(Int.init) else { return nil }
         return ModelBinding(name: name, fingerprint: fingerprint, dimension: dimension)
     }
+    public func recordPrecision(_ precision: String) async throws { try library.setSetting("precision." + precision, "1") }
+    public func precisions() async throws -> [String] {
+        try library.settingKeys(prefix: "precision.").map { String($0.dropFirst("precision.".count)) }.sorted()
+    }
     public func collectionRoots() async throws -> [String] { try library.collectionRoots() }
     public func addCollectionRoots(_ roots: [String]) async throws { try library.addCollectionRoots(roots) }
 

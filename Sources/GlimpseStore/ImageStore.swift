@@ -28,6 +28,11 @@ public protocol ImageStore: AnyObject, Sendable {
     /// The model the store was built with (nil for a new store).
     func model() async throws -> ModelBinding?
     /// Absolute roots given to `glimpse index` (and the uploads folder), in the order first recorded.
+    /// Notes that embeddings were written in `precision` ("fp32", "int8", "bf16"): a library remembers every precision
+    /// its vectors were made in (vectors of different precisions agree to cosine ≥ 0.999 and may be mixed).
+    func recordPrecision(_ precision: String) async throws
+    /// The precisions recorded, sorted; more than one means the library's vectors are mixed.
+    func precisions() async throws -> [String]
     func collectionRoots() async throws -> [String]
     /// Records roots, keeping those already recorded.
     func addCollectionRoots(_ roots: [String]) async throws

@@ -127,6 +127,13 @@ public final class Library: @unchecked Sendable {
         try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key]) }
     }
 
+    /// The keys of the settings whose keys start with `prefix`.
+    public func settingKeys(prefix: String) throws -> [String] {
+        try database.read { db in
+            try String.fetchAll(db, sql: "SELECT key FROM setting WHERE substr(key, 1, ?) = ?", arguments: [prefix.utf8.count, prefix])
+        }
+    }
+
     public func setSetting(_ key: String, _ value: String) throws {
         try database.write { db in
             try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -204,6 +204,15 @@ public final class MilvusStore: ImageStore, @unchecked Sendable {
         return values
     }
 
+    public func recordPrecision(_ precision: String) async throws {
+        let key = "precision." + precision
+        if try await settingValues(prefix: key)[key] == nil { try await setSettings([(key, "1")]) }
+    }
+
+    public func precisions() async throws -> [String] {
+        try await settingValues(prefix: "precision.").keys.map { String($0.dropFirst("precision.".count)) }.sorted()
+    }
+
     private func setSettings(_ values: [(String, String)]) async throws {
         let timestamp = try await client.upsert(settings, [
             .string("key", values.map(\.0)), .string("value", values.map(\.1)),

@@ -280,6 +280,21 @@ public final class PostgresStore: ImageStore, @unchecked Sendable {
         try await run { [self] connection in try await modelBinding(on: connection) }
     }
 
+    public func recordPrecision(_ precision: String) async throws {
+        let key = "precision." + precision
+        try await run { [self] connection in
+            try await connection.query("""
+                INSERT INTO \(unescaped: table("setting")) (key, value) VALUES (\(key), '1') ON CONFLICT (key) DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    public func precisions() async throws -> [String] {
+        try await run { [self] connection in
+            try await settings(prefix: "precision.", on: connection).keys.map { String($0.dropFirst("precision.".count)) }.sorted()
+        }
+    }
+
     /// The settings whose keys start with `prefix` (e.g. "model."), read in one query.
     private func settings(prefix: String, on connection: PostgresConnection) async throws -> [String: String] {
         var settings: [String: String] = [:]

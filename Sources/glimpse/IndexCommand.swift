@@ -167,6 +167,8 @@ struct IndexCommand: AsyncParsableCommand {
             }
             if let remote { await remote.fetcher.shutdown() }
             remote = nil
+            summary.precision = embedder.precision.rawValue
+            summary.libraryPrecisions = try await store.precisions()
             // The embedded store's index file, so that the next search starts fast.
             try await store.refresh()
             try await store.checkpoint()
@@ -185,6 +187,9 @@ struct IndexCommand: AsyncParsableCommand {
                   + (summary.fetched.map { ", downloaded \($0)" } ?? "") + (summary.captioned.map { ", captioned \($0)" } ?? ""))
             for failure in summary.failed { print("  failed: \(failure)") }
             if summary.interrupted { print("interrupted: run `glimpse index` again to finish") }
+            if let mixed = summary.libraryPrecisions, mixed.count > 1 {
+                print("note: this library's vectors were made in \(mixed.joined(separator: " and ")) (mixed precisions agree to cosine ≥ 0.999; `--precision` picks the one new vectors use)")
+            }
         }
         if summary.interrupted { throw ExitCode(130) }
     }

@@ -38,7 +38,7 @@ struct OpenedLibrary {
         var text: LoadedModel?
         if let textModel {
             let resolved = try await ModelOptions.resolve(textModel)
-            do { text = try ModelLoader.load(directory: resolved.directory, precision: options.precision) } catch {
+            do { text = try ModelOptions.load(directory: resolved.directory, precision: options.precision) } catch {
                 throw CLIError("cannot load text model \(textModel): \(error)")
             }
             guard let encoder = text?.textEncoder, let image = model.imageEncoder else {

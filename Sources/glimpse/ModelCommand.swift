@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GlimpseModels
 import GlimpseHub
+import GlimpseTensor
 
 /// `glimpse model download ID`, `glimpse model info ID`.
 struct ModelCommand: AsyncParsableCommand {
@@ -34,10 +35,12 @@ struct ModelCommand: AsyncParsableCommand {
             abstract: "Print what a model is: family, towers, embedding dimensions, tokenizer, maximum text length.")
 
         @Argument(help: "A model folder or Hub repo id (downloaded on first use).") var model: String
+        @Option(help: "The precision to load it in: auto, fp32, int8 or bf16 (what the other commands would run).")
+        var precision: PrecisionRequest = .auto
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() async throws {
-            let options = try ModelOptions.parse(["--model", model])
+            let options = try ModelOptions.parse(["--model", model, "--precision", precision.rawValue])
             let (name, loaded) = try await options.load()
             let info = loaded.info
             if json {
@@ -50,6 +53,8 @@ struct ModelCommand: AsyncParsableCommand {
                 if let t = info.tokenizerType { fields.append(("tokenizer", JSONLine.string(t))) }
                 if let t = info.tokenizerSummary { fields.append(("tokenizer_pipeline", JSONLine.string(t))) }
                 if let m = info.maxTokens { fields.append(("max_tokens", "\(m)")) }
+                fields.append(("precision", JSONLine.string(info.precision.rawValue)))
+                fields.append(("kernel", JSONLine.string(info.precision.kernelDescription)))
                 print(JSONLine.object(fields))
                 return
             }
@@ -59,6 +64,7 @@ struct ModelCommand: AsyncParsableCommand {
             if let d = info.imageDimension { print("image dim:  \(d)" + (info.imageSize.map { " (\($0)×\($0) input)" } ?? "")) }
             if let t = info.tokenizerSummary ?? info.tokenizerType { print("tokenizer:  \(t)") }
             if let m = info.maxTokens { print("max tokens: \(m)") }
+            print("precision:  \(info.precision.rawValue) (\(info.precision.kernelDescription))")
         }
     }
 }

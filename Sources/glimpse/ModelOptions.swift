@@ -4,15 +4,17 @@ import GlimpseModels
 import GlimpseHub
 import GlimpseTensor
 
-extension Precision: ExpressibleByArgument {}
+extension PrecisionRequest: ExpressibleByArgument {}
 
 /// Flags shared by every command that loads a model.
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "A Hugging Face model folder, or a Hub repo id downloaded on first use (default: $GLIMPSE_MODEL, else openai/clip-vit-base-patch32).")
     var model: String?
 
-    @Option(help: "Matrix-product precision: fp32 (exact) or bf16 (faster where the CPU has AVX-512 BF16; cosine ≥ 0.999).")
-    var precision: Precision = .fp32
+    @Option(help: ArgumentHelp(
+        "Matrix-product precision: auto, fp32, int8 or bf16.",
+        discussion: "auto (the default) is the fastest whose accuracy holds on this CPU: int8 wherever an int8 vector kernel exists (AVX-512 VNNI, AVX-VNNI, AVX2, NEON dot product; cosine ≥ 0.999 to fp32), else fp32; caption generators stay fp32. fp32 is exact. bf16 needs AVX-512 BF16 or AMX and falls back to fp32 elsewhere."))
+    var precision: PrecisionRequest = .auto
 
     /// The model's name as given (recorded by libraries) and its local folder, downloading it if needed.
     func resolve() async throws -> (name: String, directory: String) {
@@ -22,9 +24,16 @@ struct ModelOptions: ParsableArguments {
     /// Loads the model `--model` names.
     func load() async throws -> (name: String, model: LoadedModel) {
         let resolved = try await resolve()
-        do { return (resolved.name, try ModelLoader.load(directory: resolved.directory, precision: precision)) } catch {
+        do { return (resolved.name, try Self.load(directory: resolved.directory, precision: precision)) } catch {
             throw CLIError("cannot load model \(resolved.name): \(error)")
         }
+    }
+
+    /// Loads a model folder in the requested precision; a request this CPU cannot honour is warned about once.
+    static func load(directory: String, precision: PrecisionRequest) throws -> LoadedModel {
+        let (model, warning) = try ModelLoader.load(directory: directory, request: precision)
+        if let warning { PrecisionWarning.shared.emit(warning) }
+        return model
     }
 
     static func resolve(_ name: String) async throws -> (name: String, directory: String) {
@@ -72,5 +81,17 @@ final class DownloadProgressLine: @unchecked Sendable {
     func finish() {
         lock.lock(); defer { lock.unlock() }
         if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
+
+/// Prints a precision fallback on standard error once per process (several models may hit it).
+final class PrecisionWarning: @unchecked Sendable {
+    static let shared = PrecisionWarning()
+    private let lock = NSLock()
+    private var emitted = false
+
+    func emit(_ text: String) {
+        let first = lock.withLock { () -> Bool in defer { emitted = true }; return !emitted }
+        if first { FileHandle.standardError.write(Data("warning: \(text)\n".utf8)) }
     }
 }

@@ -99,12 +99,14 @@ void glimpse_q8_free(glimpse_q8_weights *w);
 long glimpse_q8_padded_inputs(const glimpse_q8_weights *w);
 /// Panels of 16 output columns: the unit callers split across cores.
 long glimpse_q8_panels(const glimpse_q8_weights *w);
-/// Quantizes `rows` rows of x (row stride K) into q (row stride Kp, zero padded): q = round(x / s), s = max|x| / 127,
-/// stored as q + 128 when `unsigned_`.
-void glimpse_q8_quantize_rows(uint8_t *q, float *scales, const float *x, long rows, long K, long Kp, int unsigned_);
-/// out[m, n] = Σ_k a[m, k] · w[n, k] · scales[m] · scale[n] + bias[n], then `activation` (a glimpse_activation_kind,
-/// or -1 for none), for rows [m0, m1) and the columns of panels [p0, p1); out has row stride N.
-/// `a` must have been quantized for `level`'s activation format.
-void glimpse_q8_linear(float *out, const uint8_t *a, const float *scales, const glimpse_q8_weights *w, int level,
-                       long m0, long m1, long p0, long p1, int activation);
+/// Quantizes `rows` rows of x (row stride K) into q (row stride Kp, padding holds the zero point), asymmetrically:
+/// q = round(x / s) + z in [0, 255], s = (max − min) / 255 over a range that includes 0. Stored as q when
+/// `unsigned_` (VNNI), else as the signed byte q − 128; corrections[r] is z, or z − 128 for the signed form.
+void glimpse_q8_quantize_rows(uint8_t *q, float *scales, int32_t *corrections, const float *x, long rows, long K, long Kp,
+                              int unsigned_);
+/// out[m, n] = (Σ_k a[m, k] · w[n, k] − corrections[m] · Σ_k w[n, k]) · scales[m] · scale[n] + bias[n], then
+/// `activation` (a glimpse_activation_kind, or -1 for none), for rows [m0, m1) and the columns of panels [p0, p1);
+/// out has row stride N. `a` must have been quantized for `level`'s activation format.
+void glimpse_q8_linear(float *out, const uint8_t *a, const float *scales, const int32_t *corrections,
+                       const glimpse_q8_weights *w, int level, long m0, long m1, long p0, long p1, int activation);
 #endif

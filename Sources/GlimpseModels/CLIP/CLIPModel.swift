@@ -67,7 +67,12 @@ public final class CLIPModel: TextEncoder, ImageEncoder, @unchecked Sendable {
         setPrecision(precision)
     }
 
+    /// Switches the matrix-product precision; int8 first calibrates on built-in inputs in Float32.
     public func setPrecision(_ precision: Precision) {
+        if precision == .int8, self.precision != .int8 {
+            text.prepare(.fp32); vision.prepare(.fp32)
+            CalibrationPass.run(text: tokenizer == nil ? nil : self, image: self)
+        }
         self.precision = precision
         text.prepare(precision)
         vision.prepare(precision)

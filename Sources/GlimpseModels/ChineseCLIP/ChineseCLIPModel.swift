@@ -39,6 +39,15 @@ public final class ChineseCLIPModel: TextEncoder, ImageEncoder, @unchecked Senda
         let tokenizer = try Tokenizer(directory: directory)
         self.tokenizer = tokenizer
         maxTokens = min(tokenizer.modelMaxLength ?? textConfig.maxTokens, textConfig.maxTokens)
+        setPrecision(precision)
+    }
+
+    /// Switches the matrix-product precision; int8 first calibrates on built-in inputs in Float32.
+    public func setPrecision(_ precision: Precision) {
+        if precision == .int8 {
+            text.prepare(.fp32); textProjection.prepare(.fp32); vision.prepare(.fp32)
+            CalibrationPass.run(text: self, image: self)
+        }
         text.prepare(precision); textProjection.prepare(precision.forSensitiveLayers); vision.prepare(precision)
     }
 

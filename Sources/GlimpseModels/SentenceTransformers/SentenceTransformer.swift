@@ -61,6 +61,15 @@ public final class SentenceTransformer: TextEncoder, @unchecked Sendable {
         }
         guard pooled else { throw ModelError.unsupported(path: directory + "/modules.json", reason: "no Pooling module after the Transformer") }
         textEmbeddingDimension = dimension
+        setPrecision(precision)
+    }
+
+    /// Switches the matrix-product precision; int8 first calibrates on built-in sentences in Float32.
+    public func setPrecision(_ precision: Precision) {
+        if precision == .int8 {
+            transformer.prepare(.fp32)
+            CalibrationPass.run(text: self, image: nil)
+        }
         transformer.prepare(precision)
     }
 

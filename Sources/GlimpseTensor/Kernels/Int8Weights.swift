@@ -1,4 +1,5 @@
 import CGlimpseKernels
+import COpenBLAS
 
 /// A linear layer's weights quantized to int8 once (symmetric, per output channel), and its int8 forward pass:
 /// activations are quantized per row on each call, products accumulate in int32, and dequantization is fused
@@ -8,8 +9,28 @@ final class Int8Weights: @unchecked Sendable {
     let outFeatures: Int, inFeatures: Int
     private let paddedInputs: Int, panels: Int
 
-    init?(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int, inFeatures: Int) {
-        guard let p = glimpse_q8_pack(weight, bias, outFeatures, inFeatures) else { return nil }
+    /// Input channels computed in Float32 (calibration's outliers): zero in the int8 weights, and their weight
+    /// columns kept here as (channels, OC).
+    let float32Channels: [Int]
+    private let float32Columns: [Float]
+
+    init?(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int, inFeatures: Int, float32Channels: [Int] = []) {
+        self.float32Channels = float32Channels
+        var columns = [Float](repeating: 0, count: float32Channels.count * outFeatures)
+        for (j, k) in float32Channels.enumerated() {
+            for n in 0..<outFeatures { columns[j * outFeatures + n] = weight[n * inFeatures + k] }
+        }
+        float32Columns = columns
+        let p: OpaquePointer?
+        if float32Channels.isEmpty {
+            p = glimpse_q8_pack(weight, bias, outFeatures, inFeatures)
+        } else {
+            // The int8 scales come from the other channels only.
+            var rest = Array(UnsafeBufferPointer(start: weight, count: outFeatures * inFeatures))
+            for k in float32Channels { for n in 0..<outFeatures { rest[n * inFeatures + k] = 0 } }
+            p = glimpse_q8_pack(rest, bias, outFeatures, inFeatures)
+        }
+        guard let p else { return nil }
         packed = p
         self.outFeatures = outFeatures; self.inFeatures = inFeatures
         paddedInputs = glimpse_q8_padded_inputs(p); panels = glimpse_q8_panels(p)
@@ -23,26 +44,47 @@ final class Int8Weights: @unchecked Sendable {
 
     /// out (rows, OC) = activation(inp (rows, C) · Wᵀ + b).
     func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int, activation: Activation?) {
+        guard !float32Channels.isEmpty else { return forwardInt8(out, inp, rows: rows, activation: activation) }
+        // x = x_int8 + x_f32: the outlier channels move out of the rows int8 quantizes, and their product is added back.
+        let K = inFeatures, J = float32Channels.count, N = outFeatures
+        let rest = UnsafeMutablePointer<Float>.allocate(capacity: rows * K)
+        let outliers = UnsafeMutablePointer<Float>.allocate(capacity: rows * J)
+        defer { rest.deallocate(); outliers.deallocate() }
+        rest.update(from: inp, count: rows * K)
+        for r in 0..<rows {
+            for (j, k) in float32Channels.enumerated() { outliers[r * J + j] = rest[r * K + k]; rest[r * K + k] = 0 }
+        }
+        forwardInt8(out, rest, rows: rows, activation: nil)
+        float32Columns.withUnsafeBufferPointer { columns in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(N), Int32(J), 1, outliers, Int32(J),
+                        columns.baseAddress, Int32(N), 1, out, Int32(N))
+        }
+        activation?.apply(out, count: rows * N)
+    }
+
+    private func forwardInt8(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int, activation: Activation?) {
         let kernel = glimpse_q8_kernel()
         let unsigned = glimpse_q8_unsigned_activations(kernel)
         let K = inFeatures, Kp = paddedInputs
         let quantized = UnsafeMutableRawPointer.allocate(byteCount: max(rows * Kp, 1), alignment: 64)
             .bindMemory(to: UInt8.self, capacity: max(rows * Kp, 1))
         let scales = UnsafeMutablePointer<Float>.allocate(capacity: max(rows, 1))
-        defer { quantized.deallocate(); scales.deallocate() }
+        let corrections = UnsafeMutablePointer<Int32>.allocate(capacity: max(rows, 1))
+        defer { quantized.deallocate(); scales.deallocate(); corrections.deallocate() }
         parallelChunks(rows, minimumPerChunk: 32) { range in
-            glimpse_q8_quantize_rows(quantized + range.lowerBound * Kp, scales + range.lowerBound, inp + range.lowerBound * K,
+            glimpse_q8_quantize_rows(quantized + range.lowerBound * Kp, scales + range.lowerBound, corrections + range.lowerBound,
+                                     inp + range.lowerBound * K,
                                      range.count, K, Kp, unsigned)
         }
         let kind = activation?.kind ?? -1
         let packed = UncheckedSendable(self.packed)
         if rows >= Self.rowSplitMinimum {
             parallelChunks(rows, minimumPerChunk: 16) { range in
-                glimpse_q8_linear(out, quantized, scales, packed.value, kernel, range.lowerBound, range.upperBound, 0, panels, kind)
+                glimpse_q8_linear(out, quantized, scales, corrections, packed.value, kernel, range.lowerBound, range.upperBound, 0, panels, kind)
             }
         } else {
             parallelChunks(panels, minimumPerChunk: 4) { range in
-                glimpse_q8_linear(out, quantized, scales, packed.value, kernel, 0, rows, range.lowerBound, range.upperBound, kind)
+                glimpse_q8_linear(out, quantized, scales, corrections, packed.value, kernel, 0, rows, range.lowerBound, range.upperBound, kind)
             }
         }
     }

@@ -105,7 +105,9 @@ public final class LinearLayer: @unchecked Sendable {
             weightBF16 = w
         }
         if precision == .int8, int8 == nil {
-            int8 = Int8Weights(weight: weight.pointer, bias: bias?.pointer, outFeatures: outFeatures, inFeatures: inFeatures)
+            let ranges = rangeLock.withLock { observedRanges }
+            int8 = Int8Weights(weight: weight.pointer, bias: bias?.pointer, outFeatures: outFeatures, inFeatures: inFeatures,
+                               float32Channels: ranges.map(Int8Calibration.outliers) ?? [])
         }
         if precision == .bf16, bf16 == nil {
             bf16 = DNNLMatmul(weight: weight.pointer, bias: bias?.pointer, outFeatures: outFeatures, inFeatures: inFeatures,
@@ -123,8 +125,27 @@ public final class LinearLayer: @unchecked Sendable {
         activation?.apply(out, count: rows * outFeatures)
     }
 
+    /// Per input channel, the largest |x| seen while `Int8Calibration` recorded.
+    private var observedRanges: [Float]?
+    private let rangeLock = NSLock()
+
+    /// The input channels int8 keeps in Float32 (none before int8 is prepared).
+    public var float32Channels: [Int] { int8?.float32Channels ?? [] }
+
+    private func observe(_ inp: UnsafePointer<Float>, rows: Int) {
+        var ranges = [Float](repeating: 0, count: inFeatures)
+        for r in 0..<rows {
+            let row = inp + r * inFeatures
+            for c in 0..<inFeatures { ranges[c] = max(ranges[c], abs(row[c])) }
+        }
+        rangeLock.withLock {
+            if let seen = observedRanges { observedRanges = zip(seen, ranges).map { max($0, $1) } } else { observedRanges = ranges }
+        }
+    }
+
     /// out (N, OC) = inp (N, C) · weightᵀ + bias.
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
+        if precision != .int8, Int8Calibration.isRecording { observe(inp, rows: rows) }
         if let forced, forced.forward(out, inp, rows: rows) { return }
         if forcedBackend == nil, precision == .int8, let int8 {
             int8.forward(out, inp, rows: rows, activation: nil)

@@ -16,6 +16,15 @@ public enum Precision: String, Sendable, CaseIterable {
     /// space) run in: Float32 under int8, else this precision.
     public var forSensitiveLayers: Precision { self == .int8 ? .fp32 : self }
 
+    /// The kernels that run matrix products in this precision here ("openblas-f32", "onednn-bf16", "int8-avx512-vnni").
+    public var kernelDescription: String {
+        switch self {
+        case .fp32: LinearLayer.float32GEMM.rawValue
+        case .bf16: LinearLayer.Backend.oneDNNBF16.rawValue
+        case .int8: "int8-" + Int8Kernel.current.rawValue
+        }
+    }
+
     /// Whether this CPU runs the precision faster than fp32.
     public var isFastOnThisCPU: Bool {
         switch self {
