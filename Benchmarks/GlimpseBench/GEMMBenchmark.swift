@@ -16,27 +16,25 @@ struct GEMMBenchmark: ParsableCommand {
             let w = Tensor(shape: [outFeatures, inFeatures], values: (0..<(outFeatures * inFeatures)).map { _ in Float.random(in: -0.05...0.05, using: &generator) })
             let layer = LinearLayer(weight: w, bias: Tensor(zeros: [outFeatures]))
             var line = "\(rows)×\(inFeatures)→\(outFeatures):"
-            for backend in LinearLayer.Backend.allCases {
-                guard layer.use(backend) else { line += " \(backend.rawValue) n/a"; continue }
+            /// Billions of multiply-adds ×2 per second, best of `repeats` after a warm-up.
+            func rate(_ layer: LinearLayer) -> Double {
                 let out = FloatBuffer(count: rows * outFeatures)
                 x.withUnsafeBufferPointer { layer.forward(out.pointer, $0.baseAddress!, rows: rows) }
                 var best = Double.infinity
                 for _ in 0..<repeats {
                     best = min(best, seconds { x.withUnsafeBufferPointer { layer.forward(out.pointer, $0.baseAddress!, rows: rows) } })
                 }
-                line += String(format: " %@ %.0f GFLOPS", backend.rawValue, 2.0 * Double(rows * inFeatures * outFeatures) / best / 1e9)
+                return 2.0 * Double(rows * inFeatures * outFeatures) / best / 1e9
+            }
+            for backend in LinearLayer.Backend.allCases {
+                guard layer.use(backend) else { line += " \(backend.rawValue) n/a"; continue }
+                line += String(format: " %@ %.0f GFLOPS", backend.rawValue, rate(layer))
             }
             let int8 = LinearLayer(weight: w, bias: Tensor(zeros: [outFeatures]))
             int8.prepare(.int8)
             for kernel in Int8Kernel.allCases where kernel.isSupported && kernel != .portable {
                 Int8Kernel.use(kernel)
-                let out = FloatBuffer(count: rows * outFeatures)
-                x.withUnsafeBufferPointer { int8.forward(out.pointer, $0.baseAddress!, rows: rows) }
-                var best = Double.infinity
-                for _ in 0..<repeats {
-                    best = min(best, seconds { x.withUnsafeBufferPointer { int8.forward(out.pointer, $0.baseAddress!, rows: rows) } })
-                }
-                line += String(format: " int8-%@ %.0f GOPS", kernel.rawValue, 2.0 * Double(rows * inFeatures * outFeatures) / best / 1e9)
+                line += String(format: " int8-%@ %.0f GOPS", kernel.rawValue, rate(int8))
             }
             Int8Kernel.use(nil)
             print(line)
