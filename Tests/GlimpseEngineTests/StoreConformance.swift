@@ -274,6 +274,17 @@ final class StoreConformance: @unchecked Sendable {
         await other.close()
     }
 
+    /// The precisions a library's vectors were made in: recorded once each, seen through another connection.
+    func storeRecordsItsVectorPrecisions() async throws {
+        try await store.recordPrecision("int8")
+        try await store.recordPrecision("int8")
+        try await store.recordPrecision("fp32")
+        let other = try await open()
+        let precisions = try await other.precisions()
+        await other.close()
+        XCTAssertEqual(precisions, ["fp32", "int8"])
+    }
+
     /// Two workers on shards 0/2 and 1/2, at the same time through their own connections: exactly the union, each
     /// image once; a re-run of either finds its shard unchanged and leaves the other's alone.
     func shardWorkersTogetherGiveExactlyTheUnion() async throws {

@@ -26,6 +26,7 @@ class StoreConformanceTestCase: XCTestCase, @unchecked Sendable {
     func testSymlinkLoopAndBrokenLinkDoNotStopTheScan() async throws { try await suite().symlinkLoopAndBrokenLinkDoNotStopTheScan() }
     func testRecordsDisplayedSizeOnTheFastPath() async throws { try await suite().recordsDisplayedSizeOnTheFastPath() }
     func testStoreRemembersItsModel() async throws { try await suite().storeRemembersItsModel() }
+    func testStoreRecordsItsVectorPrecisions() async throws { try await suite().storeRecordsItsVectorPrecisions() }
     func testShardWorkersTogetherGiveExactlyTheUnion() async throws { try await suite().shardWorkersTogetherGiveExactlyTheUnion() }
     func testOverlappingWorkersNeverDoubleInsert() async throws { try await suite().overlappingWorkersNeverDoubleInsert() }
     func testWritesThroughOneConnectionAreSeenByAnother() async throws { try await suite().writesThroughOneConnectionAreSeenByAnother() }
