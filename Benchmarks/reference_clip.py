@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Reference CPU throughput of a ViT-B/32-shaped CLIP in PyTorch and ONNX Runtime (random weights).
+"""Reference CPU speed of a ViT-B/32-shaped CLIP in PyTorch, ONNX Runtime (fp32, dynamic int8) and OpenVINO
+(fp32, NNCF int8), random weights.
 
     HF_HUB_OFFLINE=1 python3 Benchmarks/reference_clip.py [--batches N] [--text-runs N]
 
 Prints one JSON object:
-  {"torch": {"vision_images_per_s": .., "text_ms_10_tokens": .., "text_ms_77_tokens": ..},
-   "onnxruntime": {...}, "env": {...}}
+  {"torch": {"vision_images_per_s": .., "text_ms_10_tokens": .., "text_ms_77_tokens": ..,
+             "text_ms_batch16_10_tokens": ..},
+   "onnxruntime": {...}, "onnxruntime_int8": {..., "cosine_min_images": .., "cosine_min_texts": ..},
+   "openvino": {...}, "openvino_int8": {...}, "env": {...}}
 vision: fp32 vision tower + projection (get_image_features), batch 32, 224x224, one warm-up batch, then the median over
 N timed batches (median batch time). text: one query (batch 1, no padding) of 10 and of 77 tokens through get_text_features; median of
-N runs after a warm-up. All cores (torch.set_num_threads(os.cpu_count()); ORT intra-op threads = os.cpu_count()).
+N runs after a warm-up; batch16: 16 distinct 10-token queries in one call. All cores (torch.set_num_threads(os.cpu_count()); ORT intra-op threads = os.cpu_count()).
 Weights are random: speed does not depend on them.
 """
 
@@ -91,32 +94,55 @@ def bench_text(run, x: np.ndarray, runs: int) -> float:
     return statistics.median(times) * 1000
 
 
+def cosine_min(a: np.ndarray, b: np.ndarray) -> float:
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    return round(float((a * b).sum(axis=1).min()), 5)
+
+
+def measure(tv, tt, pixels, t10, t77, t16, args, ref_v=None, ref_t=None) -> dict:
+    out = {
+        "vision_images_per_s": round(bench_vision(tv, pixels, args.batches), 2),
+        "text_ms_10_tokens": round(bench_text(tt, t10, args.text_runs), 2),
+        "text_ms_77_tokens": round(bench_text(tt, t77, args.text_runs), 2),
+        "text_ms_batch16_10_tokens": round(bench_text(tt, t16, max(3, args.text_runs // 4)), 2),
+    }
+    if ref_v is not None:  # a reduced-precision path: its worst cosine to the fp32 reference
+        out["cosine_min_images"] = cosine_min(np.asarray(tv(pixels[:4])), ref_v)
+        out["cosine_min_texts"] = cosine_min(np.vstack([np.asarray(tt(t10)), np.asarray(tt(t77)), np.asarray(tt(t16))]), ref_t)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", type=int, default=5)
     ap.add_argument("--text-runs", type=int, default=20)
+    ap.add_argument("--skip", default="", help="comma-separated back ends to leave out: torch, onnxruntime, "
+                                                "onnxruntime_int8, openvino, openvino_int8")
     args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
 
     ncpu = os.cpu_count() or 1
     torch.set_num_threads(ncpu)
     model = vit_b32()
     vision, text = Vision(model).eval(), Text(model).eval()
+    # Random pixels for speed; the int8 paths' cosine is also taken on them (the Swift tests use real photos).
     pixels = np.random.default_rng(1).standard_normal((BATCH, 3, 224, 224)).astype(np.float32)
     t10, t77 = ids(10), ids(77)
+    t16 = np.vstack([ids(10 + 100 * i)[:, :10] for i in range(16)])  # 16 distinct 10-token queries
+    t16[:, -1] = 49407
     result: dict = {}
 
     with torch.inference_mode():
-        tv = lambda x: vision(torch.from_numpy(x))
-        tt = lambda x: text(torch.from_numpy(x))
-        result["torch"] = {
-            "vision_images_per_s": round(bench_vision(tv, pixels, args.batches), 2),
-            "text_ms_10_tokens": round(bench_text(tt, t10, args.text_runs), 2),
-            "text_ms_77_tokens": round(bench_text(tt, t77, args.text_runs), 2),
-        }
-        ref_v = tv(pixels[:2]).numpy()
-        ref_t = tt(t10).numpy()
+        tv = lambda x: vision(torch.from_numpy(x)).numpy()
+        tt = lambda x: text(torch.from_numpy(x)).numpy()
+        if "torch" not in skip:
+            result["torch"] = measure(tv, tt, pixels, t10, t77, t16, args)
+        ref_v = tv(pixels[:4])
+        ref_t = np.vstack([tt(t10), tt(t77), tt(t16)])
 
     import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with tempfile.TemporaryDirectory() as d:
         vpath, tpath = os.path.join(d, "vision.onnx"), os.path.join(d, "text.onnx")
@@ -127,33 +153,82 @@ def main() -> None:
             torch.onnx.export(text, (torch.from_numpy(t10),), tpath, dynamo=False, opset_version=17,
                               input_names=["input_ids"], output_names=["text_embeds"],
                               dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "text_embeds": {0: "batch"}})
-        so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.intra_op_num_threads = ncpu
-        sv = ort.InferenceSession(vpath, so, providers=["CPUExecutionProvider"])
-        st = ort.InferenceSession(tpath, so, providers=["CPUExecutionProvider"])
-        ov = lambda x: sv.run(None, {"pixel_values": x})[0]
-        ot = lambda x: st.run(None, {"input_ids": x})[0]
-        # exported graphs compute the same thing (dynamic batch / sequence really work)
-        assert np.allclose(ov(pixels[:2]), ref_v, atol=1e-3), np.abs(ov(pixels[:2]) - ref_v).max()
-        assert np.allclose(ot(t10), ref_t, atol=1e-3), np.abs(ot(t10) - ref_t).max()
-        assert ot(t77).shape == (1, 512)
-        result["onnxruntime"] = {
-            "vision_images_per_s": round(bench_vision(ov, pixels, args.batches), 2),
-            "text_ms_10_tokens": round(bench_text(ot, t10, args.text_runs), 2),
-            "text_ms_77_tokens": round(bench_text(ot, t77, args.text_runs), 2),
-        }
 
-    import onnxruntime
+        def ort_session(path):
+            so = ort.SessionOptions()
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            so.intra_op_num_threads = ncpu
+            sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+            name = sess.get_inputs()[0].name
+            return lambda x: sess.run(None, {name: x})[0]
+
+        ov_, ot_ = ort_session(vpath), ort_session(tpath)
+        # exported graphs compute the same thing (dynamic batch / sequence really work)
+        assert np.allclose(ov_(pixels[:4]), ref_v, atol=1e-3), np.abs(ov_(pixels[:4]) - ref_v).max()
+        assert np.allclose(np.vstack([ot_(t10), ot_(t77), ot_(t16)]), ref_t, atol=1e-3)
+        if "onnxruntime" not in skip:
+            result["onnxruntime"] = measure(ov_, ot_, pixels, t10, t77, t16, args)
+
+        if "onnxruntime_int8" not in skip:
+            # Dynamic int8: weights per output channel (symmetric int8), activations per tensor at run time.
+            vq, tq = os.path.join(d, "vision-int8.onnx"), os.path.join(d, "text-int8.onnx")
+            quantize_dynamic(vpath, vq, per_channel=True, weight_type=QuantType.QInt8)
+            quantize_dynamic(tpath, tq, per_channel=True, weight_type=QuantType.QInt8)
+            result["onnxruntime_int8"] = measure(ort_session(vq), ort_session(tq), pixels, t10, t77, t16, args,
+                                                 ref_v, ref_t)
+
+        if not {"openvino", "openvino_int8"} <= skip:
+            import openvino as ov
+
+            core = ov.Core()
+            # fp32 explicitly: OpenVINO's default on CPUs with AVX-512 BF16 / AMX is bf16.
+            config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY",
+                      "INFERENCE_NUM_THREADS": ncpu}
+
+            def ov_run(m):
+                compiled = core.compile_model(m, "CPU", config)
+                return lambda x: compiled(x)[0]
+
+            vm, tm = core.read_model(vpath), core.read_model(tpath)
+            if "openvino" not in skip:
+                result["openvino"] = measure(ov_run(vm), ov_run(tm), pixels, t10, t77, t16, args)
+            if "openvino_int8" not in skip:
+                # Post-training static int8 (NNCF, transformer preset), calibrated on the benchmark's own inputs.
+                import nncf
+
+                vq8 = nncf.quantize(vm, nncf.Dataset([pixels[i:i + 1] for i in range(8)]),
+                                    model_type=nncf.ModelType.TRANSFORMER, subset_size=8)
+                tq8 = nncf.quantize(tm, nncf.Dataset([t10, t77] + [t16[i:i + 1] for i in range(6)]),
+                                    model_type=nncf.ModelType.TRANSFORMER, subset_size=8)
+                result["openvino_int8"] = measure(ov_run(vq8), ov_run(tq8), pixels, t10, t77, t16, args,
+                                                  ref_v, ref_t)
+
     import transformers
 
     result["env"] = {
-        "cpus": ncpu, "machine": platform.machine(), "torch": torch.__version__,
-        "onnxruntime": onnxruntime.__version__, "transformers": transformers.__version__,
+        "cpus": ncpu, "machine": platform.machine(), "cpu": cpu_name(), "torch": torch.__version__,
+        "onnxruntime": ort.__version__, "transformers": transformers.__version__,
         "batch": BATCH, "timed_vision_batches": args.batches, "text_runs": args.text_runs,
         "loadavg_1min_at_end": round(os.getloadavg()[0], 2),
     }
+    try:
+        import openvino
+
+        result["env"]["openvino"] = openvino.__version__
+    except ImportError:
+        pass
     print(json.dumps(result))
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
 if __name__ == "__main__":
