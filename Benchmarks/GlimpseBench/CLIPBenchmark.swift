@@ -7,7 +7,7 @@ import GlimpseTensor
 struct CLIPBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "clip", abstract: "Benchmark the CLIP towers (ViT-B/32 shapes, random weights).")
 
-    @Option(help: "Matrix-product precision: auto, fp32, bf16 or int8.") var precision: PrecisionRequest = .fp32
+    @Option(help: "Matrix-product precision: auto, fp32, fp16, bf16 or int8.") var precision: PrecisionRequest = .fp32
     @Option(help: "Int8 kernel to use (portable, avx2, avx-vnni, avx512-vnni, neon-dot) instead of the best this CPU has.")
     var int8Kernel: Int8Kernel?
     @Option(help: "Images per vision batch.") var batch = 32

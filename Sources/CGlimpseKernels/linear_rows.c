@@ -4,9 +4,11 @@
 // The 8-wide kernels are compiled for AVX2 + FMA and chosen at run time; other CPUs take the portable loop.
 #if defined(__x86_64__) && defined(__clang__)
 #define AVX2 __attribute__((target("avx2,fma")))
+#define F16C __attribute__((target("avx2,fma,f16c")))
 #define HAVE_AVX2_PATH 1
 #else
 #define AVX2
+#define F16C
 #define HAVE_AVX2_PATH 0
 #endif
 
@@ -23,22 +25,59 @@ AVX2 static inline v8 load_bf16(const uint16_t *p) {
     return f;
 }
 static inline float bf16_to_f32(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
+typedef _Float16 v8f16 __attribute__((vector_size(16), aligned(2)));
+F16C static inline v8 load_f16(const uint16_t *p) { v8f16 h; memcpy(&h, p, sizeof h); return __builtin_convertvector(h, v8); }
 
-// Four weight rows at a time against every input row: each weight vector is loaded once per input row from L1,
-// and from memory once in all.
+/// IEEE binary16 bits to Float32, exactly, without any instruction set extension.
+static inline float f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff, u;
+    if (exponent == 0x1f) u = sign | 0x7f800000u | (mantissa << 13);            // inf / NaN
+    else if (exponent != 0) u = sign | ((exponent + 112) << 23) | (mantissa << 13); // normal
+    else if (mantissa == 0) u = sign;                                          // ±0
+    else {                                                                     // subnormal: normalise
+        int e = -1;
+        do { mantissa <<= 1; e++; } while (!(mantissa & 0x400));
+        u = sign | ((uint32_t)(112 - e) << 23) | ((mantissa & 0x3ff) << 13);
+    }
+    float f; memcpy(&f, &u, 4); return f;
+}
+
+// Four weight rows × two input rows per tile: eight independent accumulators hide the FMA latency, and each
+// weight vector loaded feeds two products. The four weight rows stay in L1/L2 while every input row passes, so
+// weights come from memory once in all (a text query is bound by reading them).
 #define LINEAR_ROWS_VECTOR(LOAD, SCALAR)                                                            \
     long n = n0;                                                                                    \
     long K8 = K & ~7L;                                                                              \
     for (; n + 4 <= n1; n += 4) {                                                                   \
-        for (long m = 0; m < M; m++) {                                                              \
+        const WEIGHT_T *w0 = w + n * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;                   \
+        long m = 0;                                                                                 \
+        for (; m + 2 <= M; m += 2) {                                                                \
+            const float *xa = x + m * K, *xb = xa + K;                                              \
+            v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};      \
+            for (long k = 0; k < K8; k += 8) {                                                      \
+                v8 xv = load_f32(xa + k), yv = load_f32(xb + k), wv;                                \
+                wv = LOAD(w0 + k); a0 += xv * wv; b0 += yv * wv;                                    \
+                wv = LOAD(w1 + k); a1 += xv * wv; b1 += yv * wv;                                    \
+                wv = LOAD(w2 + k); a2 += xv * wv; b2 += yv * wv;                                    \
+                wv = LOAD(w3 + k); a3 += xv * wv; b3 += yv * wv;                                    \
+            }                                                                                       \
+            float s[2][4] = {{hsum(a0), hsum(a1), hsum(a2), hsum(a3)}, {hsum(b0), hsum(b1), hsum(b2), hsum(b3)}}; \
+            for (int i = 0; i < 2; i++) {                                                           \
+                const float *xr = xa + i * K;                                                       \
+                for (long k = K8; k < K; k++)                                                       \
+                    for (int j = 0; j < 4; j++) s[i][j] += xr[k] * SCALAR(w[(n + j) * K + k]);      \
+                for (int j = 0; j < 4; j++) out[(m + i) * N + n + j] = s[i][j] + (bias ? bias[n + j] : 0.0f); \
+            }                                                                                       \
+        }                                                                                           \
+        for (; m < M; m++) {                                                                        \
             const float *xr = x + m * K;                                                            \
             v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                              \
             for (long k = 0; k < K8; k += 8) {                                                      \
                 v8 xv = load_f32(xr + k);                                                           \
-                a0 += xv * LOAD(w + (n + 0) * K + k);                                               \
-                a1 += xv * LOAD(w + (n + 1) * K + k);                                               \
-                a2 += xv * LOAD(w + (n + 2) * K + k);                                               \
-                a3 += xv * LOAD(w + (n + 3) * K + k);                                               \
+                a0 += xv * LOAD(w0 + k);                                                            \
+                a1 += xv * LOAD(w1 + k);                                                            \
+                a2 += xv * LOAD(w2 + k);                                                            \
+                a3 += xv * LOAD(w3 + k);                                                            \
             }                                                                                       \
             float s[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};                                  \
             for (long k = K8; k < K; k++)                                                           \
@@ -59,12 +98,29 @@ static inline float bf16_to_f32(uint16_t h) { uint32_t u = (uint32_t)h << 16; fl
 
 #define IDENTITY(v) (v)
 
+#define WEIGHT_T float
 AVX2 static void rows_f32_avx2(float *out, const float *x, const float *w, const float *bias, long M, long K, long N, long n0, long n1) {
     LINEAR_ROWS_VECTOR(load_f32, IDENTITY)
 }
-
+#undef WEIGHT_T
+#define WEIGHT_T uint16_t
 AVX2 static void rows_bf16_avx2(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1) {
     LINEAR_ROWS_VECTOR(load_bf16, bf16_to_f32)
+}
+
+F16C static void rows_f16_avx2(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1) {
+    LINEAR_ROWS_VECTOR(load_f16, f16_to_f32)
+}
+#undef WEIGHT_T
+
+static int has_f16c(void) {
+#if HAVE_AVX2_PATH
+    static int cached = -1;
+    if (cached < 0) { __builtin_cpu_init(); cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"); }
+    return cached;
+#else
+    return 0;
+#endif
 }
 
 static int has_avx2(void) {
@@ -85,4 +141,35 @@ void glimpse_linear_rows_f32(float *out, const float *x, const float *w, const f
 void glimpse_linear_rows_bf16(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1) {
     if (has_avx2()) { rows_bf16_avx2(out, x, w, bias, M, K, N, n0, n1); return; }
     LINEAR_ROWS_SCALAR(bf16_to_f32, n0)
+}
+
+void glimpse_linear_rows_f16(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1) {
+#if HAVE_AVX2_PATH
+    if (has_f16c()) { rows_f16_avx2(out, x, w, bias, M, K, N, n0, n1); return; }
+#endif
+    LINEAR_ROWS_SCALAR(f16_to_f32, n0)
+}
+
+/// Float32 to IEEE binary16 bits, rounding to nearest even; beyond ±65504 → ±inf, tiny values → subnormals / 0.
+static uint16_t f32_to_f16(float f) {
+    uint32_t u; memcpy(&u, &f, 4);
+    uint32_t sign = (u >> 16) & 0x8000, abs = u & 0x7fffffffu;
+    if (abs >= 0x7f800000u) return (uint16_t)(sign | 0x7c00 | (abs > 0x7f800000u ? 0x200 : 0));  // inf / NaN
+    if (abs >= 0x477ff000u) return (uint16_t)(sign | 0x7c00);        // rounds past 65504: inf
+    if (abs < 0x38800000u) {                                          // below 2^-14: subnormal half
+        if (abs < 0x33000000u) return (uint16_t)sign;                 // below half the smallest subnormal
+        uint32_t exponent = abs >> 23, mantissa = (abs & 0x7fffff) | 0x800000;
+        uint32_t shift = 126 - exponent;                               // 14..24
+        uint32_t half = mantissa >> shift, rest = mantissa & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rest > mid || (rest == mid && (half & 1))) half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t h = ((abs >> 13) - (112u << 10));                        // rebias exponent, keep 10 mantissa bits
+    uint32_t rest = abs & 0x1fff;
+    if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++;            // carries into the exponent correctly
+    return (uint16_t)(sign | h);
+}
+
+void glimpse_f32_to_f16(uint16_t *out, const float *x, long n) {
+    for (long i = 0; i < n; i++) out[i] = f32_to_f16(x[i]);
 }

@@ -35,7 +35,7 @@ struct ModelCommand: AsyncParsableCommand {
             abstract: "Print what a model is: family, towers, embedding dimensions, tokenizer, maximum text length.")
 
         @Argument(help: "A model folder or Hub repo id (downloaded on first use).") var model: String
-        @Option(help: "The precision to load it in: auto, fp32, int8 or bf16 (what the other commands would run).")
+        @Option(help: "The precision to load it in: auto, fp32, int8, fp16 or bf16 (what the other commands would run).")
         var precision: PrecisionRequest = .auto
         @Flag(help: "Print one JSON object.") var json = false
 

@@ -12,8 +12,8 @@ struct ModelOptions: ParsableArguments {
     var model: String?
 
     @Option(help: ArgumentHelp(
-        "Matrix-product precision: auto, fp32, int8 or bf16.",
-        discussion: "auto (the default) is the fastest whose accuracy holds on this CPU: int8 wherever an int8 vector kernel exists (AVX-512 VNNI, AVX-VNNI, AVX2, NEON dot product; cosine ≥ 0.999 to fp32), else fp32; caption generators stay fp32. fp32 is exact. bf16 needs AVX-512 BF16 or AMX and falls back to fp32 elsewhere."))
+        "Matrix-product precision: auto, fp32, int8, fp16 (binary16 weights) or bf16.",
+        discussion: "auto (the default) is the fastest whose accuracy holds on this CPU: int8 wherever an int8 vector kernel exists (AVX-512 VNNI, AVX-VNNI, AVX2, NEON dot product; cosine ≥ 0.999 to fp32), else fp32; caption generators stay fp32. fp32 is exact. fp16 keeps Float32 arithmetic on binary16 weights (a text query reads half the bytes; cosine ≥ 0.9999). bf16 needs AVX-512 BF16 or AMX and falls back to fp32 elsewhere."))
     var precision: PrecisionRequest = .auto
 
     /// The model's name as given (recorded by libraries) and its local folder, downloading it if needed.

@@ -1,3 +1,4 @@
+import CGlimpseKernels
 import XCTest
 @testable import GlimpseTensor
 
@@ -84,5 +85,22 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(bfloat16Bits(Float(bitPattern: 0x3F80_8000)), 0x3F80)  // tie to even
         XCTAssertEqual(bfloat16Bits(Float(bitPattern: 0x3F81_8000)), 0x3F82)  // tie to even, upwards
         XCTAssertEqual(bfloat16Bits(Float(bitPattern: 0x3F80_8001)), 0x3F81)
+    }
+
+    /// The binary16 conversion behind `.fp16` weights rounds exactly like Swift's Float16 (nearest even), across
+    /// normals, subnormals, overflow to infinity and signed zero.
+    func testHalfRounding() {
+        var values: [Float] = [0, -0, 1, -1, 65504, 65519.99, 65520, -65520, 1e9, .infinity, -.infinity, 6.1e-5, 6.0e-8,
+                               2.9e-8, 3.0e-8, 5.96e-8, 1e-10, Float.leastNonzeroMagnitude, 0.1, 1.00048828125, 1.000732421875]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20000 {
+            values.append(Float(bitPattern: UInt32.random(in: 0x3000_0000...0x4780_0000, using: &generator) | (Bool.random(using: &generator) ? 0x8000_0000 : 0)))
+        }
+        var bits = [UInt16](repeating: 0, count: values.count)
+        glimpse_f32_to_f16(&bits, values, values.count)
+        for (v, h) in zip(values, bits) { XCTAssertEqual(h, Float16(v).bitPattern, "\(v) (0x\(String(v.bitPattern, radix: 16)))") }
+        var nan: UInt16 = 0
+        glimpse_f32_to_f16(&nan, [Float.nan], 1)
+        XCTAssertTrue(Float16(bitPattern: nan).isNaN)
     }
 }

@@ -45,6 +45,14 @@ final class LinearBackendTests: XCTestCase {
             let bf16 = LinearLayer(weight: Tensor(shape: [OC, C], values: w), bias: Tensor(shape: [OC], values: b))
             bf16.prepare(.bf16)
             for (a, e) in zip(run(bf16, x, rows: rows), expected) { XCTAssertEqual(Double(a), e, accuracy: 0.15, "bf16, \(rows) rows") }
+            // fp16: binary16 weights on the few-rows kernel (exactly the product with the rounded weights), Float32
+            // weights in the GEMM beyond it.
+            let fp16 = LinearLayer(weight: Tensor(shape: [OC, C], values: w), bias: Tensor(shape: [OC], values: b))
+            fp16.prepare(.fp16)
+            XCTAssertEqual(fp16.weightBytes, 2 * OC * C)
+            let rounded = rows <= LinearLayer.fewRowsLimit ? w.map { Float(Float16($0)) } : w
+            let expectedHalf = naive(x, rounded, b, rows: rows, C: C, OC: OC)
+            for (a, e) in zip(run(fp16, x, rows: rows), expectedHalf) { XCTAssertEqual(Double(a), e, accuracy: 1e-4, "fp16, \(rows) rows") }
         }
         XCTAssertTrue(checked.contains("openblas-f32×130"), "\(checked)")
     }

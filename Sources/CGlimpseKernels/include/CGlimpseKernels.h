@@ -71,6 +71,9 @@ static inline void glimpse_prefetch(const void *p, long bytes) {
 /// bounds this case; w is (N, K) float32, or bfloat16 bits in the _bf16 variant (half the bytes to read).
 void glimpse_linear_rows_f32(float *out, const float *x, const float *w, const float *bias, long M, long K, long N, long n0, long n1);
 void glimpse_linear_rows_bf16(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1);
+/// The same with IEEE binary16 weights (F16C conversion in the kernel where the CPU has it).
+void glimpse_linear_rows_f16(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1);
+void glimpse_f32_to_f16(uint16_t *out, const float *x, long n);
 #endif
 
 #ifndef CGLIMPSE_Q8_H

@@ -14,6 +14,8 @@ public final class LinearLayer: @unchecked Sendable {
     private var int8: Int8Weights?
     /// The weights as bfloat16 bits, for the few-rows kernel under `.bf16` (half the memory traffic).
     private var weightBF16: UnsafeMutablePointer<UInt16>?
+    /// The weights as binary16 bits, for the few-rows kernel under `.fp16`.
+    private var weightF16: UnsafeMutablePointer<UInt16>?
 
     /// At most this many rows go through the few-rows kernel (memory-bound: a text query); more use a GEMM.
     public static let fewRowsLimit = 16
@@ -69,22 +71,25 @@ public final class LinearLayer: @unchecked Sendable {
         }
     }
 
-    deinit { weightBF16?.deallocate() }
+    deinit { weightBF16?.deallocate(); weightF16?.deallocate() }
 
     /// Bytes of weights a forward pass reads in the prepared precision.
     public var weightBytes: Int {
         let count = outFeatures * inFeatures
-        switch precision { case .fp32: return 4 * count; case .bf16: return 2 * count; case .int8: return count }
+        switch precision { case .fp32: return 4 * count; case .bf16, .fp16: return 2 * count; case .int8: return count }
     }
 
     /// Few rows: split output columns across cores, each weight row read once.
     func forwardFewRows(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
         let N = outFeatures, K = inFeatures
-        let w = weight.pointer, wb = precision == .bf16 ? weightBF16 : nil, b = bias?.pointer
+        let w = weight.pointer, b = bias?.pointer
+        let wb = precision == .bf16 ? weightBF16 : nil, wh = precision == .fp16 ? weightF16 : nil
         parallelChunks(N / 4, minimumPerChunk: 64) { range in
             let n0 = range.lowerBound * 4
             let n1 = range.upperBound == N / 4 ? N : range.upperBound * 4
-            if let wb {
+            if let wh {
+                glimpse_linear_rows_f16(out, inp, wh, b, rows, K, N, n0, n1)
+            } else if let wb {
                 glimpse_linear_rows_bf16(out, inp, wb, b, rows, K, N, n0, n1)
             } else {
                 glimpse_linear_rows_f32(out, inp, w, b, rows, K, N, n0, n1)
@@ -92,10 +97,15 @@ public final class LinearLayer: @unchecked Sendable {
         }
     }
 
-    /// Switches precision; bf16 converts the weights once, here.
+    /// Switches precision; bf16, fp16 and int8 convert the weights once, here.
     public func prepare(_ precision: Precision) {
         self.precision = precision
-        if precision == .fp32, Self.float32GEMM == .oneDNN, oneDNNFloat32 == nil {
+        if precision == .fp16, weightF16 == nil {
+            let w = UnsafeMutablePointer<UInt16>.allocate(capacity: outFeatures * inFeatures)
+            glimpse_f32_to_f16(w, weight.pointer, outFeatures * inFeatures)
+            weightF16 = w
+        }
+        if precision == .fp32 || precision == .fp16, Self.float32GEMM == .oneDNN, oneDNNFloat32 == nil {
             oneDNNFloat32 = DNNLMatmul(weight: weight.pointer, bias: bias?.pointer, outFeatures: outFeatures, inFeatures: inFeatures,
                                        typicalRows: 1024, bf16: false)
         }
@@ -157,7 +167,7 @@ public final class LinearLayer: @unchecked Sendable {
         }
         if precision == .bf16, let bf16, bf16.forward(out, inp, rows: rows) {
             return
-        } else if precision == .fp32, forcedBackend == nil, let oneDNNFloat32, oneDNNFloat32.forward(out, inp, rows: rows) {
+        } else if precision == .fp32 || precision == .fp16, forcedBackend == nil, let oneDNNFloat32, oneDNNFloat32.forward(out, inp, rows: rows) {
             return
         } else {
             linear(out, inp, weight: weight.pointer, bias: bias?.pointer, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)

@@ -8,27 +8,31 @@ public enum Precision: String, Sendable, CaseIterable {
     /// bfloat16 weights and activations in matrix products, Float32 accumulation and everything else
     /// (oneDNN); faster than fp32 only where the CPU multiplies bfloat16 natively (AVX-512 BF16, AMX).
     case bf16
+    /// Float32 arithmetic on weights stored in IEEE binary16: products over a few rows (a text query, bound by
+    /// reading the weights) read half the bytes, converted in the kernel (F16C); larger products use Float32 weights.
+    case fp16
     /// Int8 weights (per output channel) and activations (per row, quantized on the fly), int32 accumulation;
     /// layer norms, softmax, attention, patch embeddings and the final projections stay Float32.
     case int8
 
     /// What layers that quantization hurts most (a patch embedding, the projection into the shared embedding
-    /// space) run in: Float32 under int8, else this precision.
-    public var forSensitiveLayers: Precision { self == .int8 ? .fp32 : self }
+    /// space, the MLP output projection) run in: Float32 arithmetic on binary16 weights under int8, else this precision.
+    public var forSensitiveLayers: Precision { self == .int8 ? .fp16 : self }
 
     /// The kernels that run matrix products in this precision here ("openblas-f32", "onednn-bf16", "int8-avx512-vnni").
     public var kernelDescription: String {
         switch self {
         case .fp32: LinearLayer.float32GEMM.rawValue
         case .bf16: LinearLayer.Backend.oneDNNBF16.rawValue
-        case .int8: "int8-" + Int8Kernel.current.rawValue
+        case .fp16: "f16-weights+" + LinearLayer.float32GEMM.rawValue
+        case .int8: "int8-" + Int8Kernel.current.rawValue + "+f16-weights"
         }
     }
 
     /// Whether this CPU runs the precision faster than fp32.
     public var isFastOnThisCPU: Bool {
         switch self {
-        case .fp32: true
+        case .fp32, .fp16: true
         case .bf16: glimpse_cpu_has_bf16() == 1
         case .int8: Int8Kernel.current != .portable
         }
@@ -37,7 +41,7 @@ public enum Precision: String, Sendable, CaseIterable {
 
 /// What a user asks for: a precision, or `auto`, the fastest whose accuracy holds on this CPU.
 public enum PrecisionRequest: String, Sendable, CaseIterable {
-    case auto, fp32, bf16, int8
+    case auto, fp32, fp16, bf16, int8
 
     /// The precision to run and, when it differs from what was asked for, one line saying why.
     public func resolve() -> (precision: Precision, warning: String?) {
@@ -46,6 +50,7 @@ public enum PrecisionRequest: String, Sendable, CaseIterable {
             // int8 wherever a vector int8 kernel exists (VNNI, AVX2, NEON dot product): cosine ≥ 0.999 to fp32.
             return (Precision.int8.isFastOnThisCPU ? .int8 : .fp32, nil)
         case .fp32: return (.fp32, nil)
+        case .fp16: return (.fp16, nil)
         case .int8: return (.int8, nil)
         case .bf16:
             if Precision.bf16.isFastOnThisCPU { return (.bf16, nil) }
