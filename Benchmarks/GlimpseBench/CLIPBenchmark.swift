@@ -14,6 +14,7 @@ struct CLIPBenchmark: ParsableCommand {
     @Option(help: "Timed vision batches.") var batches = 3
     @Option(help: "Timed runs per text length.") var textRuns = 20
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "Only run text queries of this many tokens, --text-runs times (for profilers).") var profileText: Int?
 
     static let vitB32 = CLIPConfig(
         text: CLIPTextConfig(tower: TransformerConfig(hiddenSize: 512, intermediateSize: 2048, layers: 12, heads: 8, layerNormEps: 1e-5, activation: .quickGelu),
@@ -28,6 +29,11 @@ struct CLIPBenchmark: ParsableCommand {
         if let warning { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         let model = CLIPModel(random: Self.vitB32, precision: precision)
         var generator = SeededGenerator(seed: 7)
+        if let profileText {
+            let ids = [49406] + (0..<(profileText - 2)).map { _ in Int.random(in: 0..<49406, using: &generator) } + [49407]
+            for _ in 0..<textRuns { _ = model.text.embed(ids: ids) }
+            return
+        }
         let S = 224
         let pixels = (0..<(batch * 3 * S * S)).map { _ in generator.normal() }
         _ = model.embed(pixels: pixels, count: batch)  // warm-up

@@ -45,23 +45,28 @@ static inline float f16_to_f32(uint16_t h) {
 // Four weight rows × two input rows per tile: eight independent accumulators hide the FMA latency, and each
 // weight vector loaded feeds two products. The four weight rows stay in L1/L2 while every input row passes, so
 // weights come from memory once in all (a text query is bound by reading them).
-#define LINEAR_ROWS_VECTOR(LOAD, SCALAR)                                                            \
+#define LINEAR_ROWS_VECTOR(VEC, WIDTH, LOADX, HSUM, LOAD, SCALAR)                                                            \
     long n = n0;                                                                                    \
-    long K8 = K & ~7L;                                                                              \
+    long K8 = K - K % WIDTH;                                                                                \
     for (; n + 4 <= n1; n += 4) {                                                                   \
         const WEIGHT_T *w0 = w + n * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;                   \
+        /* the next tile's rows (contiguous) are prefetched into L2 while this one computes, so      \
+           memory streams weights all the time instead of only during each tile's first pass */      \
+        const char *next = (const char *)(w0 + 4 * K);                                              \
+        long next_bytes = n + 8 <= n1 ? (long)(4 * K * sizeof(WEIGHT_T)) : 0, fetched = 0;          \
         long m = 0;                                                                                 \
         for (; m + 2 <= M; m += 2) {                                                                \
             const float *xa = x + m * K, *xb = xa + K;                                              \
-            v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};      \
-            for (long k = 0; k < K8; k += 8) {                                                      \
-                v8 xv = load_f32(xa + k), yv = load_f32(xb + k), wv;                                \
+            VEC a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};      \
+            for (long k = 0; k < K8; k += WIDTH) {                                                      \
+                VEC xv = LOADX(xa + k), yv = LOADX(xb + k), wv;                                  \
+                if (fetched < next_bytes) { PREFETCH_L2(next + fetched); fetched += 64; }          \
                 wv = LOAD(w0 + k); a0 += xv * wv; b0 += yv * wv;                                    \
                 wv = LOAD(w1 + k); a1 += xv * wv; b1 += yv * wv;                                    \
                 wv = LOAD(w2 + k); a2 += xv * wv; b2 += yv * wv;                                    \
                 wv = LOAD(w3 + k); a3 += xv * wv; b3 += yv * wv;                                    \
             }                                                                                       \
-            float s[2][4] = {{hsum(a0), hsum(a1), hsum(a2), hsum(a3)}, {hsum(b0), hsum(b1), hsum(b2), hsum(b3)}}; \
+            float s[2][4] = {{HSUM(a0), HSUM(a1), HSUM(a2), HSUM(a3)}, {HSUM(b0), HSUM(b1), HSUM(b2), HSUM(b3)}}; \
             for (int i = 0; i < 2; i++) {                                                           \
                 const float *xr = xa + i * K;                                                       \
                 for (long k = K8; k < K; k++)                                                       \
@@ -71,15 +76,16 @@ static inline float f16_to_f32(uint16_t h) {
         }                                                                                           \
         for (; m < M; m++) {                                                                        \
             const float *xr = x + m * K;                                                            \
-            v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                              \
-            for (long k = 0; k < K8; k += 8) {                                                      \
-                v8 xv = load_f32(xr + k);                                                           \
+            VEC a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                              \
+            for (long k = 0; k < K8; k += WIDTH) {                                                      \
+                VEC xv = LOADX(xr + k);                                                               \
+                if (fetched < next_bytes) { PREFETCH_L2(next + fetched); fetched += 64; }          \
                 a0 += xv * LOAD(w0 + k);                                                            \
                 a1 += xv * LOAD(w1 + k);                                                            \
                 a2 += xv * LOAD(w2 + k);                                                            \
                 a3 += xv * LOAD(w3 + k);                                                            \
             }                                                                                       \
-            float s[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};                                  \
+            float s[4] = {HSUM(a0), HSUM(a1), HSUM(a2), HSUM(a3)};                                  \
             for (long k = K8; k < K; k++)                                                           \
                 for (int j = 0; j < 4; j++) s[j] += xr[k] * SCALAR(w[(n + j) * K + k]);             \
             for (int j = 0; j < 4; j++) out[m * N + n + j] = s[j] + (bias ? bias[n + j] : 0.0f);     \
@@ -97,21 +103,52 @@ static inline float f16_to_f32(uint16_t h) {
     }
 
 #define IDENTITY(v) (v)
+#define PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
 
 #define WEIGHT_T float
 AVX2 static void rows_f32_avx2(float *out, const float *x, const float *w, const float *bias, long M, long K, long N, long n0, long n1) {
-    LINEAR_ROWS_VECTOR(load_f32, IDENTITY)
+    LINEAR_ROWS_VECTOR(v8, 8, load_f32, hsum, load_f32, IDENTITY)
 }
 #undef WEIGHT_T
 #define WEIGHT_T uint16_t
 AVX2 static void rows_bf16_avx2(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1) {
-    LINEAR_ROWS_VECTOR(load_bf16, bf16_to_f32)
+    LINEAR_ROWS_VECTOR(v8, 8, load_f32, hsum, load_bf16, bf16_to_f32)
 }
 
 F16C static void rows_f16_avx2(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1) {
-    LINEAR_ROWS_VECTOR(load_f16, f16_to_f32)
+    LINEAR_ROWS_VECTOR(v8, 8, load_f32, hsum, load_f16, f16_to_f32)
 }
 #undef WEIGHT_T
+
+// 16-wide versions for AVX-512 CPUs: a few-rows product is bound by arithmetic as much as by memory there.
+#if HAVE_AVX2_PATH
+#define AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+typedef _Float16 v16f16 __attribute__((vector_size(32), aligned(2)));
+AVX512 static inline v16 load16_f32(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
+AVX512 static inline v16 load16_f16(const uint16_t *p) { v16f16 h; memcpy(&h, p, sizeof h); return __builtin_convertvector(h, v16); }
+AVX512 static inline float hsum16(v16 v) {
+    v8 lo, hi; memcpy(&lo, &v, 32); memcpy(&hi, (const char *)&v + 32, 32);
+    v8 s = lo + hi;
+    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+#define WEIGHT_T float
+AVX512 static void rows_f32_avx512(float *out, const float *x, const float *w, const float *bias, long M, long K, long N, long n0, long n1) {
+    LINEAR_ROWS_VECTOR(v16, 16, load16_f32, hsum16, load16_f32, IDENTITY)
+}
+#undef WEIGHT_T
+#define WEIGHT_T uint16_t
+AVX512 static void rows_f16_avx512(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1) {
+    LINEAR_ROWS_VECTOR(v16, 16, load16_f32, hsum16, load16_f16, f16_to_f32)
+}
+#undef WEIGHT_T
+
+static int has_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) { __builtin_cpu_init(); cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("f16c"); }
+    return cached;
+}
+#endif
 
 static int has_f16c(void) {
 #if HAVE_AVX2_PATH
@@ -134,6 +171,9 @@ static int has_avx2(void) {
 }
 
 void glimpse_linear_rows_f32(float *out, const float *x, const float *w, const float *bias, long M, long K, long N, long n0, long n1) {
+#if HAVE_AVX2_PATH
+    if (has_avx512()) { rows_f32_avx512(out, x, w, bias, M, K, N, n0, n1); return; }
+#endif
     if (has_avx2()) { rows_f32_avx2(out, x, w, bias, M, K, N, n0, n1); return; }
     LINEAR_ROWS_SCALAR(IDENTITY, n0)
 }
@@ -145,6 +185,7 @@ void glimpse_linear_rows_bf16(float *out, const float *x, const uint16_t *w, con
 
 void glimpse_linear_rows_f16(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1) {
 #if HAVE_AVX2_PATH
+    if (has_avx512()) { rows_f16_avx512(out, x, w, bias, M, K, N, n0, n1); return; }
     if (has_f16c()) { rows_f16_avx2(out, x, w, bias, M, K, N, n0, n1); return; }
 #endif
     LINEAR_ROWS_SCALAR(f16_to_f32, n0)

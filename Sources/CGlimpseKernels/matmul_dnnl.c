@@ -1,4 +1,5 @@
 #include "CGlimpseKernels.h"
+#include <dlfcn.h>
 #include <dnnl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -33,12 +34,30 @@ static dnnl_primitive_desc_t make_pd(const glimpse_matmul *m, long M, const dnnl
     if (dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab) != dnnl_success) return NULL;
     dnnl_matmul_desc_t desc;
     if (dnnl_matmul_desc_init(&desc, &src_md, weight_md, m->bias_mem ? &bias_md : NULL, &dst_md) != dnnl_success) return NULL;
+    // The caller supplies scratch memory on each call: the library's own scratchpad is shared by every thread
+    // unless oneDNN was built for concurrent execution, and callers run one primitive on several threads at once.
+    dnnl_primitive_attr_t attr = NULL;
+    if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
+    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
     dnnl_primitive_desc_t pd = NULL;
-    if (dnnl_primitive_desc_create(&pd, &desc, NULL, shared_engine(), NULL) != dnnl_success) return NULL;
+    dnnl_status_t status = dnnl_primitive_desc_create(&pd, &desc, attr, shared_engine(), NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (status != dnnl_success) return NULL;
     return pd;
 }
 
+/// oneDNN runs single-threaded on each calling thread: callers split rows across the kernels' worker pool.
+/// (This oneDNN uses OpenMP; its threads would otherwise spin after every call, taking the cores the pool needs.)
+static void single_threaded_openmp(void) {
+    static __thread int done = 0;
+    if (done) return;
+    done = 1;
+    void (*set_threads)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
+    if (set_threads) set_threads(1);
+}
+
 glimpse_matmul *glimpse_matmul_create(const float *weight, const float *bias, long N, long K, long hint_m, int use_bf16) {
+    single_threaded_openmp();
     dnnl_engine_t eng = shared_engine();
     if (!eng) return NULL;
     glimpse_matmul *m = calloc(1, sizeof(glimpse_matmul));
@@ -109,6 +128,7 @@ static dnnl_primitive_t primitive_for(glimpse_matmul *m, long M) {
 }
 
 int glimpse_matmul_run(glimpse_matmul *m, float *out, const float *inp, long M) {
+    single_threaded_openmp();
     dnnl_primitive_t prim = primitive_for(m, M);
     if (!prim) return -1;
     dnnl_engine_t eng = shared_engine();
@@ -124,18 +144,30 @@ int glimpse_matmul_run(glimpse_matmul *m, float *out, const float *inp, long M) 
         glimpse_f32_to_bf16(converted, inp, M * m->K);
         src_data = converted;
     }
-    dnnl_memory_t src = NULL, dst = NULL;
+    dnnl_memory_t src = NULL, dst = NULL, scratch = NULL;
     dnnl_stream_t stream = NULL;
+    const_dnnl_primitive_desc_t pd = NULL;
+    void *scratch_data = NULL;
     int status = -1;
-    if (dnnl_memory_create(&src, &src_md, eng, src_data) == dnnl_success
+    if (dnnl_primitive_get_primitive_desc(prim, &pd) != dnnl_success) pd = NULL;
+    const dnnl_memory_desc_t *scratch_md = pd ? dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0) : NULL;
+    size_t scratch_bytes = scratch_md ? dnnl_memory_desc_get_size(scratch_md) : 0;
+    if (scratch_bytes) scratch_data = aligned_alloc(64, (scratch_bytes + 63) / 64 * 64);
+    if (pd && (!scratch_bytes || (scratch_data && dnnl_memory_create(&scratch, scratch_md, eng, scratch_data) == dnnl_success))
+        && dnnl_memory_create(&src, &src_md, eng, src_data) == dnnl_success
         && dnnl_memory_create(&dst, &dst_md, eng, out) == dnnl_success
         && dnnl_stream_create(&stream, eng, dnnl_stream_default_flags) == dnnl_success) {
-        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, m->weight_mem}, {DNNL_ARG_DST, dst}, {DNNL_ARG_BIAS, m->bias_mem}};
-        if (dnnl_primitive_execute(prim, stream, m->bias_mem ? 4 : 3, args) == dnnl_success && dnnl_stream_wait(stream) == dnnl_success) status = 0;
+        dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, m->weight_mem}, {DNNL_ARG_DST, dst}};
+        int count = 3;
+        if (m->bias_mem) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, m->bias_mem};
+        if (scratch) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, scratch};
+        if (dnnl_primitive_execute(prim, stream, count, args) == dnnl_success && dnnl_stream_wait(stream) == dnnl_success) status = 0;
     }
     if (stream) dnnl_stream_destroy(stream);
     if (src) dnnl_memory_destroy(src);
     if (dst) dnnl_memory_destroy(dst);
+    if (scratch) dnnl_memory_destroy(scratch);
+    free(scratch_data);
     free(converted);
     return status;
 }

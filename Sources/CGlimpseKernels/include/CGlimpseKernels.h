@@ -113,3 +113,12 @@ void glimpse_q8_quantize_rows(uint8_t *q, float *scales, int32_t *corrections, c
 void glimpse_q8_linear(float *out, const uint8_t *a, const float *scales, const int32_t *corrections,
                        const glimpse_q8_weights *w, int level, long m0, long m1, long p0, long p1, int activation);
 #endif
+
+#ifndef CGLIMPSE_WORKER_POOL_H
+#define CGLIMPSE_WORKER_POOL_H
+/// Runs body(context, i) for i in [0, count) on the calling thread and one worker per other core, which spin
+/// briefly between jobs (GLIMPSE_POOL_SPIN_US, default 200) so that a model's many small layers do not each pay a
+/// thread wake-up. Returns 0 without running anything when the pool is busy with another caller's job (or this
+/// is a nested call): the caller then runs the work itself.
+int glimpse_pool_run(long count, void (*body)(void *context, long index), void *context);
+#endif

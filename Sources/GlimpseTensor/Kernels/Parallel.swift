@@ -1,19 +1,42 @@
+import CGlimpseKernels
 import Dispatch
 import Foundation
 
 /// Splits `0..<count` into contiguous chunks, one per core, and runs them concurrently.
 /// Small jobs run inline: spawning work costs more than it saves below `minimumPerChunk` items.
+/// Chunks run on the kernels' worker pool (threads that spin briefly between jobs: a text query is ~70 jobs of
+/// tens of microseconds each, and waking a sleeping thread for each costs as much as the work); when another
+/// caller holds the pool, or inside a chunk, they run on Dispatch instead.
 public func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
-    let cores = ProcessInfo.processInfo.activeProcessorCount
-    let chunks = min(cores, max(1, count / max(minimumPerChunk, 1)))
+    let chunks = min(processorCount, max(1, count / max(minimumPerChunk, 1)))
     if chunks <= 1 { body(0..<count); return }
     withoutActuallyEscaping(body) { body in
+        var job = PoolJob(count: count, chunks: chunks, body: body)
+        let ran = withUnsafeMutablePointer(to: &job) { job in
+            glimpse_pool_run(chunks, { context, chunk in
+                context!.assumingMemoryBound(to: PoolJob.self).pointee.run(chunk)
+            }, job) == 1
+        }
+        if ran { return }
         let work = UncheckedSendable(body)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
             let start = count * chunk / chunks
             let end = count * (chunk + 1) / chunks
             if start < end { work.value(start..<end) }
         }
+    }
+}
+
+private let processorCount = ProcessInfo.processInfo.activeProcessorCount
+
+/// One `parallelChunks` call as the worker pool sees it: chunk i of `chunks` covers its share of `0..<count`.
+private struct PoolJob {
+    let count: Int, chunks: Int
+    let body: (Range<Int>) -> Void
+
+    func run(_ chunk: Int) {
+        let start = count * chunk / chunks, end = count * (chunk + 1) / chunks
+        if start < end { body(start..<end) }
     }
 }
 
