@@ -3,7 +3,8 @@
 # over a library of >= 100k vectors, with a ViT-B/32-shaped text tower (random weights). Prints requests/s and
 # p50/p99 latency for (1) a different query on every request (every request runs the text encoder) and
 # (2) one repeated query (served from the embedding cache).
-#   Benchmarks/serve_load.sh [VECTORS=100000] [DURATION=10s]       needs wrk (Debian) and numpy
+# (3) distinct queries sent open-loop at half the rate (1) reached, p50/p99 from each request's scheduled start.
+#   [PRECISION=auto|fp32|int8] Benchmarks/serve_load.sh [VECTORS=100000] [DURATION=10s]   needs wrk (Debian), numpy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-100000}"; duration="${2:-10s}"
@@ -13,7 +14,7 @@ binary="$(swift build -c release ${SCRATCH:+--scratch-path "$SCRATCH"} --show-bi
 work="${GLIMPSE_BENCH_DIR:-/tmp/glimpse-serve-bench}"
 read -r model library < <(python3 Benchmarks/make_serve_library.py "$binary" "$work" "$count")
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$binary" serve --library "$library" --model "$model" --host 127.0.0.1 --port "$port" --log-level warning &
+"$binary" serve --library "$library" --model "$model" --precision "${PRECISION:-auto}" --host 127.0.0.1 --port "$port" --log-level warning &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 900); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 1; done
@@ -29,6 +30,10 @@ curl -sf "http://127.0.0.1:$port/api/search?q=warm+up" >/dev/null
 out=$(timeout 120 wrk -t2 -c16 -d"$duration" --latency -s Benchmarks/serve_queries.lua "http://127.0.0.1:$port")
 grep -E "Non-2xx|Socket errors" <<<"$out" || true
 report "text search, distinct queries" "$out"
+rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
 out=$(timeout 120 wrk -t2 -c16 -d"$duration" --latency "http://127.0.0.1:$port/api/search?q=a+dog+on+the+beach&limit=30")
 grep -E "Non-2xx|Socket errors" <<<"$out" || true
 report "text search, one cached query" "$out"
+half=$(python3 -c "print(round($rps / 2, 1))")
+seconds="${duration%s}"
+echo "open loop at $half req/s (half of $rps): $(timeout $((seconds + 30)) python3 Benchmarks/open_loop.py "http://127.0.0.1:$port" "$half" "$seconds")"

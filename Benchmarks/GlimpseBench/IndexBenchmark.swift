@@ -14,6 +14,7 @@ struct IndexBenchmark: AsyncParsableCommand {
     @Option(help: "A large JPEG to copy (e.g. 3000×4000).") var photo: String
     @Option(help: "How many copies to index.") var count = 128
     @Option(help: "Images per batch.") var batch = 32
+    @Option(help: "Matrix-product precision: auto, fp32, fp16, bf16 or int8.") var precision: PrecisionRequest = .fp32
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() async throws {
@@ -26,7 +27,7 @@ struct IndexBenchmark: AsyncParsableCommand {
             var data = original; data.append(UInt8(i % 256)); data.append(UInt8(i / 256))
             try data.write(to: URL(fileURLWithPath: folder + "/photos/\(i).jpg"))
         }
-        let model = CLIPModel(random: CLIPBenchmark.vitB32)
+        let model = CLIPModel(random: CLIPBenchmark.vitB32, precision: precision.resolve().precision)
         let embedder = Embedder(image: model, preprocessor: CLIPImagePreprocessor(config: ImagePreprocessorConfig()))
 
         // The model alone, on the same batch size.
@@ -47,7 +48,7 @@ struct IndexBenchmark: AsyncParsableCommand {
             "model_images_per_s": (modelRate * 10).rounded() / 10,
             "index_images_per_s": (indexRate * 10).rounded() / 10,
             "ratio": (indexRate / modelRate * 1000).rounded() / 1000,
-            "images": summary.added, "failed": summary.failed.count,
+            "images": summary.added, "failed": summary.failed.count, "precision": precision.resolve().precision.rawValue,
         ]
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))

@@ -1,5 +1,6 @@
 #include "CGlimpseKernels.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__clang__) && defined(__ELF__)
@@ -78,9 +79,55 @@ void glimpse_layernorm(float *out, const float *x, const float *w, const float *
     }
 }
 
+/// Many queries against the same keys: the keys are transposed once to (D, T), so each query's scores are D
+/// vector multiply-adds across keys instead of one horizontal sum per key.
+MULTIVERSION
+static void attention_head_transposed(float *out, long out_stride, const float *q, const float *k, const float *v, long stride,
+                                      long T, long queries, long D, float scale, int causal, float *scores, float *kt) {
+    long Tp = (T + 31) / 32 * 32;   // rows padded with zeros to whole blocks of 32 keys
+    for (long d = 0; d < D; d++)
+        for (long j = T; j < Tp; j++) kt[d * Tp + j] = 0;
+    for (long j = 0; j < T; j++)
+        for (long d = 0; d < D; d++) kt[d * Tp + j] = k[j * stride + d];
+    for (long t = 0; t < queries; t++) {
+        const float *qt = q + t * stride;
+        long keys = causal ? t + 1 : T;
+        for (long j0 = 0; j0 < keys; j0 += 32) {
+            float acc[32] = {0};   // 32 keys' scores stay in registers across the whole head dimension
+            for (long d = 0; d < D; d++) {
+                float qd = qt[d];
+                const float *row = kt + d * Tp + j0;
+                for (int j = 0; j < 32; j++) acc[j] += qd * row[j];
+            }
+            long n = keys - j0 < 32 ? keys - j0 : 32;
+            for (long j = 0; j < n; j++) scores[j0 + j] = acc[j];
+        }
+        float max_score = -INFINITY;
+        for (long j = 0; j < keys; j++) { scores[j] *= scale; max_score = scores[j] > max_score ? scores[j] : max_score; }
+        float sum = 0;
+        for (long j = 0; j < keys; j++) { float e = fast_exp(scores[j] - max_score); scores[j] = e; sum += e; }
+        float norm = 1.0f / sum;
+        float *o = out + t * out_stride;
+        for (long d = 0; d < D; d++) o[d] = 0;
+        for (long j = 0; j < keys; j++) {
+            const float *vj = v + j * stride;
+            float p = scores[j] * norm;
+            for (long d = 0; d < D; d++) o[d] += p * vj[d];
+        }
+    }
+}
+
 MULTIVERSION
 void glimpse_attention_head(float *out, long out_stride, const float *q, const float *k, const float *v, long stride,
                             long T, long queries, long D, float scale, int causal, float *scores) {
+    if (queries >= 8) {
+        float *kt = malloc(sizeof(float) * (size_t)((T + 31) / 32 * 32 * D));
+        if (kt) {
+            attention_head_transposed(out, out_stride, q, k, v, stride, T, queries, D, scale, causal, scores, kt);
+            free(kt);
+            return;
+        }
+    }
     for (long t = 0; t < queries; t++) {
         const float *qt = q + t * stride;
         long keys = causal ? t + 1 : T;

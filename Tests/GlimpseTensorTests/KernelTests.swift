@@ -59,8 +59,14 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Short sequences take the per-key path, longer ones (≥ 8 queries) the transposed-keys path, with key counts
+    /// on both sides of its 32-key blocks.
     func testAttentionCausalAndFull() {
-        let B = 2, T = 5, H = 2, D = 3, C = H * D
+        for (B, T, H, D) in [(2, 5, 2, 3), (2, 37, 2, 5), (1, 70, 3, 16)] { checkAttention(B: B, T: T, H: H, D: D) }
+    }
+
+    func checkAttention(B: Int, T: Int, H: Int, D: Int) {
+        let C = H * D
         let qkv = random(B * T * 3 * C)
         for causal in [false, true] {
             var out = [Float](repeating: 0, count: B * T * C)

@@ -21,12 +21,13 @@ public struct TransformerEncoder: Sendable {
         }, config: config, causal: causal, placement: placement)
     }
 
-    /// The MLP's output projection reads GELU outputs, whose spread int8 carries worst (on all-MiniLM-L6-v2 it alone
-    /// keeps the worst text cosine at 0.9989 instead of 0.9993): it is a sensitive layer.
-    func prepare(_ precision: Precision) {
+    /// The MLP's output projection reads GELU outputs, whose spread int8 carries worst: on all-MiniLM-L6-v2 it alone
+    /// keeps the worst text cosine at 0.9989 instead of 0.9993, so text towers keep it sensitive. An image embedding
+    /// averages that error over its patches (photos stay ≥ 0.9999 with it in int8), so vision towers pass false.
+    func prepare(_ precision: Precision, mlpOutputIsSensitive: Bool = true) {
         for layer in layers {
             layer.qkv.prepare(precision); layer.outProj.prepare(precision); layer.fc1.prepare(precision)
-            layer.fc2.prepare(precision.forSensitiveLayers)
+            layer.fc2.prepare(mlpOutputIsSensitive ? precision.forSensitiveLayers : precision)
         }
     }
 

@@ -55,7 +55,7 @@ public struct CLIPVisionTower: Sendable {
     }
 
     func prepare(_ precision: Precision) {
-        encoder.prepare(precision)
+        encoder.prepare(precision, mlpOutputIsSensitive: false)
         projection.prepare(precision.forSensitiveLayers); patches.projection.prepare(precision.forSensitiveLayers)
     }
 
