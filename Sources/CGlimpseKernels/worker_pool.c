@@ -1,5 +1,6 @@
 #include "CGlimpseKernels.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -41,6 +42,10 @@ static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static long now_ns(void) {
     struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static void relax(long *spins) {
+    if (++*spins < 4096) CPU_RELAX(); else sched_yield();
 }
 
 static void run_chunks(void) {
@@ -105,9 +110,12 @@ int glimpse_pool_run(long count, void (*body)(void *context, long index), void *
     if (pool.sleeping) pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
     run_chunks();
-    while (atomic_load_explicit(&pool.done, memory_order_acquire) < count) CPU_RELAX();
+    // Wait for the other threads' chunks: spin briefly, then yield, so that a worker preempted by other work on
+    // an oversubscribed machine gets the core back instead of watching this thread spin out its time slice.
+    long spins = 0;
+    while (atomic_load_explicit(&pool.done, memory_order_acquire) < count) relax(&spins);
     for (int i = 0; i < pool.workers; i++)
-        while (atomic_load_explicit(&pool.acknowledged[i], memory_order_acquire) != generation) CPU_RELAX();
+        while (atomic_load_explicit(&pool.acknowledged[i], memory_order_acquire) != generation) relax(&spins);
     pthread_mutex_unlock(&pool.submit);
     return 1;
 }

@@ -1,7 +1,7 @@
 import XCTest
 @testable import GlimpseTensor
 
-/// Every matrix-product path of `LinearLayer` — the few-rows kernel (≤ 16 rows), OpenBLAS, oneDNN f32 and bf16
+/// Every matrix-product path of `LinearLayer` — the few-rows kernel (≤ `fewRowsLimit` rows), OpenBLAS, oneDNN f32 and bf16
 /// where the CPU has them — against a naive Double-precision product, at row counts on both sides of the switch
 /// and shapes that are not multiples of any vector width.
 final class LinearBackendTests: XCTestCase {
@@ -30,7 +30,7 @@ final class LinearBackendTests: XCTestCase {
         for rows in [1, 2, 7, 16, 17, 33, 130] {
             let x = (0..<rows * C).map { _ in Float.random(in: -1...1) }
             let expected = naive(x, w, b, rows: rows, C: C, OC: OC)
-            // The default path: few-rows kernel up to 16 rows, then OpenBLAS.
+            // The default path: few-rows kernel up to `fewRowsLimit` rows, then a GEMM.
             let layer = LinearLayer(weight: Tensor(shape: [OC, C], values: w), bias: Tensor(shape: [OC], values: b))
             for (a, e) in zip(run(layer, x, rows: rows), expected) { XCTAssertEqual(Double(a), e, accuracy: 1e-4, "default, \(rows) rows") }
             for backend in LinearLayer.Backend.allCases {

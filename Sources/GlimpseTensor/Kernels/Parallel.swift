@@ -1,12 +1,12 @@
 import CGlimpseKernels
-import Dispatch
 import Foundation
 
 /// Splits `0..<count` into contiguous chunks, one per core, and runs them concurrently.
 /// Small jobs run inline: spawning work costs more than it saves below `minimumPerChunk` items.
 /// Chunks run on the kernels' worker pool (threads that spin briefly between jobs: a text query is ~70 jobs of
-/// tens of microseconds each, and waking a sleeping thread for each costs as much as the work); when another
-/// caller holds the pool, or inside a chunk, they run on Dispatch instead.
+/// tens of microseconds each, and waking a sleeping thread for each costs as much as the work). When another
+/// caller holds the pool (concurrent requests: the cores are busy already) or inside a chunk, the chunks run one
+/// after another on the calling thread: more threads than cores would only preempt each other.
 public func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     let chunks = min(processorCount, max(1, count / max(minimumPerChunk, 1)))
     if chunks <= 1 { body(0..<count); return }
@@ -17,13 +17,7 @@ public func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Rang
                 context!.assumingMemoryBound(to: PoolJob.self).pointee.run(chunk)
             }, job) == 1
         }
-        if ran { return }
-        let work = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = count * chunk / chunks
-            let end = count * (chunk + 1) / chunks
-            if start < end { work.value(start..<end) }
-        }
+        if !ran { body(0..<count) }
     }
 }
 
