@@ -37,6 +37,13 @@ struct IndexBenchmark: AsyncParsableCommand {
         let modelSeconds = seconds { for _ in 0..<max(1, count / batch) { _ = model.embed(pixels: pixels, count: batch) } }
         let modelRate = Double(max(1, count / batch) * batch) / modelSeconds
 
+        // Decoding + preprocessing alone, on all cores: with the model it bounds indexing at
+        // 1 / (1/decodeRate + 1/modelRate) when both need every core.
+        let paths = (0..<count).map { folder + "/photos/\($0).jpg" }
+        let decodeSeconds = seconds { _ = embedder.decodeAll(paths) }
+        let decodeRate = Double(count) / decodeSeconds
+        let bound = 1 / (1 / decodeRate + 1 / modelRate)
+
         let store = try EmbeddedStore(directory: folder + "/library")
         try await store.bindModel(name: "vit-b-32-random", fingerprint: "random", dimension: embedder.embeddingDim)
         let indexer = Indexer(store: store, embedder: embedder, batchSize: batch)
@@ -48,6 +55,8 @@ struct IndexBenchmark: AsyncParsableCommand {
             "model_images_per_s": (modelRate * 10).rounded() / 10,
             "index_images_per_s": (indexRate * 10).rounded() / 10,
             "ratio": (indexRate / modelRate * 1000).rounded() / 1000,
+            "decode_images_per_s": (decodeRate * 10).rounded() / 10,
+            "shared_cores_bound_images_per_s": (bound * 10).rounded() / 10,
             "images": summary.added, "failed": summary.failed.count, "precision": precision.resolve().precision.rawValue,
         ]
         if json {
