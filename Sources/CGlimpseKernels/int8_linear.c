@@ -212,6 +212,18 @@ T_AVX512VNNI INLINE void tile_avx512vnni(float *out, long ldo, const uint8_t *a,
     }
 }
 
+/// Dequantizes the 256-bit kernels' accumulators: per row, two 8-column halves of one panel.
+T_AVX2 INLINE void store_halves(float *out, long ldo, __m256i acc[][2], int mr, long panel, const float *sa,
+                                const int32_t *zc, const glimpse_q8_weights *w) {
+    long n = panel * PANEL;
+    for (int r = 0; r < mr; r++) {
+        int32_t sums[PANEL];
+        _mm256_storeu_si256((__m256i *)sums, acc[r][0]);
+        _mm256_storeu_si256((__m256i *)(sums + 8), acc[r][1]);
+        store16(out + r * ldo + n, sums, n, w->N, sa[r], zc[r], w);
+    }
+}
+
 /// Two 8-column halves of a panel per group, for the 256-bit kernels.
 T_AVXVNNI INLINE void tile_avxvnni(float *out, long ldo, const uint8_t *a, long lda, const float *sa,
                                      const int32_t *zc, const glimpse_q8_weights *w, long panel, int mr, int np) {
@@ -230,13 +242,7 @@ T_AVXVNNI INLINE void tile_avxvnni(float *out, long ldo, const uint8_t *a, long 
             acc[r][1] = _mm256_dpbusd_avx_epi32(acc[r][1], av, w1);
         }
     }
-    long n = panel * PANEL;
-    for (int r = 0; r < mr; r++) {
-        int32_t sums[PANEL];
-        _mm256_storeu_si256((__m256i *)sums, acc[r][0]);
-        _mm256_storeu_si256((__m256i *)(sums + 8), acc[r][1]);
-        store16(out + r * ldo + n, sums, n, w->N, sa[r], zc[r], w);
-    }
+    store_halves(out, ldo, acc, mr, panel, sa, zc, w);
 }
 
 T_AVX2 INLINE void tile_avx2(float *out, long ldo, const uint8_t *a, long lda, const float *sa,
@@ -260,13 +266,7 @@ T_AVX2 INLINE void tile_avx2(float *out, long ldo, const uint8_t *a, long lda, c
             acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(p1, ones));
         }
     }
-    long n = panel * PANEL;
-    for (int r = 0; r < mr; r++) {
-        int32_t sums[PANEL];
-        _mm256_storeu_si256((__m256i *)sums, acc[r][0]);
-        _mm256_storeu_si256((__m256i *)(sums + 8), acc[r][1]);
-        store16(out + r * ldo + n, sums, n, w->N, sa[r], zc[r], w);
-    }
+    store_halves(out, ldo, acc, mr, panel, sa, zc, w);
 }
 #endif
 

@@ -79,6 +79,19 @@ void glimpse_layernorm(float *out, const float *x, const float *w, const float *
     }
 }
 
+/// o (D) = softmax(scores[0..keys)) · v, given the largest score; scores is overwritten.
+static inline void softmax_mix(float *o, float *scores, float max_score, long keys, const float *v, long stride, long D) {
+    float sum = 0;
+    for (long j = 0; j < keys; j++) { float e = fast_exp(scores[j] - max_score); scores[j] = e; sum += e; }
+    float norm = 1.0f / sum;
+    for (long d = 0; d < D; d++) o[d] = 0;
+    for (long j = 0; j < keys; j++) {
+        const float *vj = v + j * stride;
+        float p = scores[j] * norm;
+        for (long d = 0; d < D; d++) o[d] += p * vj[d];
+    }
+}
+
 /// Many queries against the same keys: the keys are transposed once to (D, T), so each query's scores are D
 /// vector multiply-adds across keys instead of one horizontal sum per key.
 MULTIVERSION
@@ -104,16 +117,7 @@ static void attention_head_transposed(float *out, long out_stride, const float *
         }
         float max_score = -INFINITY;
         for (long j = 0; j < keys; j++) { scores[j] *= scale; max_score = scores[j] > max_score ? scores[j] : max_score; }
-        float sum = 0;
-        for (long j = 0; j < keys; j++) { float e = fast_exp(scores[j] - max_score); scores[j] = e; sum += e; }
-        float norm = 1.0f / sum;
-        float *o = out + t * out_stride;
-        for (long d = 0; d < D; d++) o[d] = 0;
-        for (long j = 0; j < keys; j++) {
-            const float *vj = v + j * stride;
-            float p = scores[j] * norm;
-            for (long d = 0; d < D; d++) o[d] += p * vj[d];
-        }
+        softmax_mix(out + t * out_stride, scores, max_score, keys, v, stride, D);
     }
 }
 
@@ -141,16 +145,7 @@ void glimpse_attention_head(float *out, long out_stride, const float *q, const f
             scores[j] = dot;
             max_score = dot > max_score ? dot : max_score;
         }
-        float sum = 0;
-        for (long j = 0; j < keys; j++) { float e = fast_exp(scores[j] - max_score); scores[j] = e; sum += e; }
-        float norm = 1.0f / sum;
-        float *o = out + t * out_stride;
-        for (long d = 0; d < D; d++) o[d] = 0;
-        for (long j = 0; j < keys; j++) {
-            const float *vj = v + j * stride;
-            float p = scores[j] * norm;
-            for (long d = 0; d < D; d++) o[d] += p * vj[d];
-        }
+        softmax_mix(out + t * out_stride, scores, max_score, keys, v, stride, D);
     }
 }
 

@@ -49,11 +49,11 @@ static inline float f16_to_f32(uint16_t h) {
     long n = n0;                                                                                    \
     long K8 = K - K % WIDTH;                                                                                \
     for (; n + 4 <= n1; n += 4) {                                                                   \
-        const WEIGHT_T *w0 = w + n * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;                   \
+        const __typeof__(*w) *w0 = w + n * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;                   \
         /* the next tile's rows (contiguous) are prefetched into L2 while this one computes, so      \
            memory streams weights all the time instead of only during each tile's first pass */      \
         const char *next = (const char *)(w0 + 4 * K);                                              \
-        long next_bytes = n + 8 <= n1 ? (long)(4 * K * sizeof(WEIGHT_T)) : 0, fetched = 0;          \
+        long next_bytes = n + 8 <= n1 ? (long)(4 * K * sizeof(*w)) : 0, fetched = 0;          \
         long m = 0;                                                                                 \
         for (; m + 2 <= M; m += 2) {                                                                \
             const float *xa = x + m * K, *xb = xa + K;                                              \
@@ -102,23 +102,19 @@ static inline float f16_to_f32(uint16_t h) {
         }                                                                                           \
     }
 
+/// Defines one few-rows kernel: NAME(out, x, w, bias, M, K, N, n0, n1) with weights of type WEIGHT.
+#define ROWS_KERNEL(ATTR, NAME, WEIGHT, VEC, WIDTH, LOADX, HSUM, LOAD, SCALAR)                                      \
+    ATTR static void NAME(float *out, const float *x, const WEIGHT *w, const float *bias, long M, long K, long N,     \
+                          long n0, long n1) {                                                                       \
+        LINEAR_ROWS_VECTOR(VEC, WIDTH, LOADX, HSUM, LOAD, SCALAR)                                                   \
+    }
+
 #define IDENTITY(v) (v)
 #define PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
 
-#define WEIGHT_T float
-AVX2 static void rows_f32_avx2(float *out, const float *x, const float *w, const float *bias, long M, long K, long N, long n0, long n1) {
-    LINEAR_ROWS_VECTOR(v8, 8, load_f32, hsum, load_f32, IDENTITY)
-}
-#undef WEIGHT_T
-#define WEIGHT_T uint16_t
-AVX2 static void rows_bf16_avx2(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1) {
-    LINEAR_ROWS_VECTOR(v8, 8, load_f32, hsum, load_bf16, bf16_to_f32)
-}
-
-F16C static void rows_f16_avx2(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1) {
-    LINEAR_ROWS_VECTOR(v8, 8, load_f32, hsum, load_f16, f16_to_f32)
-}
-#undef WEIGHT_T
+ROWS_KERNEL(AVX2, rows_f32_avx2, float, v8, 8, load_f32, hsum, load_f32, IDENTITY)
+ROWS_KERNEL(AVX2, rows_bf16_avx2, uint16_t, v8, 8, load_f32, hsum, load_bf16, bf16_to_f32)
+ROWS_KERNEL(F16C, rows_f16_avx2, uint16_t, v8, 8, load_f32, hsum, load_f16, f16_to_f32)
 
 // 16-wide versions for AVX-512 CPUs: a few-rows product is bound by arithmetic as much as by memory there.
 #if HAVE_AVX2_PATH
@@ -132,16 +128,8 @@ AVX512 static inline float hsum16(v16 v) {
     v8 s = lo + hi;
     return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
-#define WEIGHT_T float
-AVX512 static void rows_f32_avx512(float *out, const float *x, const float *w, const float *bias, long M, long K, long N, long n0, long n1) {
-    LINEAR_ROWS_VECTOR(v16, 16, load16_f32, hsum16, load16_f32, IDENTITY)
-}
-#undef WEIGHT_T
-#define WEIGHT_T uint16_t
-AVX512 static void rows_f16_avx512(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1) {
-    LINEAR_ROWS_VECTOR(v16, 16, load16_f32, hsum16, load16_f16, f16_to_f32)
-}
-#undef WEIGHT_T
+ROWS_KERNEL(AVX512, rows_f32_avx512, float, v16, 16, load16_f32, hsum16, load16_f32, IDENTITY)
+ROWS_KERNEL(AVX512, rows_f16_avx512, uint16_t, v16, 16, load16_f32, hsum16, load16_f16, f16_to_f32)
 
 static int has_avx512(void) {
     static int cached = -1;
