@@ -144,20 +144,24 @@ long glimpse_q8_padded_inputs(const glimpse_q8_weights *q) { return q->Kp; }
 
 MULTIVERSION
 void glimpse_q8_quantize_rows(uint8_t *q, float *scales, int32_t *corrections, const float *x, long rows, long K, long Kp,
-                              int unsigned_) {
+                              int unsigned_, const float *keep) {
     uint8_t flip = unsigned_ ? 0 : 0x80;
     for (long r = 0; r < rows; r++) {
         const float *in = x + r * K;
         uint8_t *out = q + r * Kp;
         float lo = 0, hi = 0;   // the range always holds 0, so that x = 0 is exact
-        for (long k = 0; k < K; k++) { lo = in[k] < lo ? in[k] : lo; hi = in[k] > hi ? in[k] : hi; }
+        if (keep) {   // channels with keep[k] = 0 are quantized as 0 (they are computed elsewhere)
+            for (long k = 0; k < K; k++) { float v = in[k] * keep[k]; lo = v < lo ? v : lo; hi = v > hi ? v : hi; }
+        } else {
+            for (long k = 0; k < K; k++) { lo = in[k] < lo ? in[k] : lo; hi = in[k] > hi ? in[k] : hi; }
+        }
         float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f, inverse = 1.0f / scale;
         float zero = rintf(-lo * inverse);
         zero = zero < 0 ? 0 : (zero > 255 ? 255 : zero);
         scales[r] = scale;
         corrections[r] = (int32_t)zero - (unsigned_ ? 0 : 128);
         for (long k = 0; k < K; k++) {
-            float v = rintf(in[k] * inverse) + zero;
+            float v = rintf((keep ? in[k] * keep[k] : in[k]) * inverse) + zero;
             v = v < 0 ? 0 : (v > 255 ? 255 : v);
             out[k] = (uint8_t)(int32_t)v ^ flip;
         }

@@ -105,8 +105,9 @@ long glimpse_q8_panels(const glimpse_q8_weights *w);
 /// Quantizes `rows` rows of x (row stride K) into q (row stride Kp, padding holds the zero point), asymmetrically:
 /// q = round(x / s) + z in [0, 255], s = (max − min) / 255 over a range that includes 0. Stored as q when
 /// `unsigned_` (VNNI), else as the signed byte q − 128; corrections[r] is z, or z − 128 for the signed form.
+/// With `keep` (K values of 1 or 0), channels where it is 0 are quantized as exactly 0 and left out of the range.
 void glimpse_q8_quantize_rows(uint8_t *q, float *scales, int32_t *corrections, const float *x, long rows, long K, long Kp,
-                              int unsigned_);
+                              int unsigned_, const float *keep);
 /// out[m, n] = (Σ_k a[m, k] · w[n, k] − corrections[m] · Σ_k w[n, k]) · scales[m] · scale[n] + bias[n], then
 /// `activation` (a glimpse_activation_kind, or -1 for none), for rows [m0, m1) and the columns of panels [p0, p1);
 /// out has row stride N. `a` must have been quantized for `level`'s activation format.

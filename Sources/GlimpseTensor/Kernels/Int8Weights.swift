@@ -13,6 +13,8 @@ final class Int8Weights: @unchecked Sendable {
     /// columns kept here as (channels, OC).
     let float32Channels: [Int]
     private let float32Columns: [Float]
+    /// 1 for the channels int8 quantizes, 0 for `float32Channels` (nil when there are none).
+    private let keepMask: UnsafeMutablePointer<Float>?
 
     init?(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int, inFeatures: Int, float32Channels: [Int] = []) {
         self.float32Channels = float32Channels
@@ -32,11 +34,19 @@ final class Int8Weights: @unchecked Sendable {
         }
         guard let p else { return nil }
         packed = p
+        if float32Channels.isEmpty {
+            keepMask = nil
+        } else {
+            let keep = UnsafeMutablePointer<Float>.allocate(capacity: inFeatures)
+            keep.initialize(repeating: 1, count: inFeatures)
+            for k in float32Channels { keep[k] = 0 }
+            keepMask = keep
+        }
         self.outFeatures = outFeatures; self.inFeatures = inFeatures
         paddedInputs = glimpse_q8_padded_inputs(p); panels = glimpse_q8_panels(p)
     }
 
-    deinit { glimpse_q8_free(packed) }
+    deinit { glimpse_q8_free(packed); keepMask?.deallocate() }
 
     /// Rows at or above this are split across cores by rows (each core reads every weight); fewer, by column panels
     /// (each weight is read once: a text query is bound by reading them).
@@ -45,16 +55,15 @@ final class Int8Weights: @unchecked Sendable {
     /// out (rows, OC) = activation(inp (rows, C) · Wᵀ + b).
     func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int, activation: Activation?) {
         guard !float32Channels.isEmpty else { return forwardInt8(out, inp, rows: rows, activation: activation) }
-        // x = x_int8 + x_f32: the outlier channels move out of the rows int8 quantizes, and their product is added back.
+        // x = x_int8 + x_f32: the outlier channels are quantized as 0 (left out of each row's range), and their
+        // product is added back in Float32.
         let K = inFeatures, J = float32Channels.count, N = outFeatures
-        let rest = UnsafeMutablePointer<Float>.allocate(capacity: rows * K)
         let outliers = UnsafeMutablePointer<Float>.allocate(capacity: rows * J)
-        defer { rest.deallocate(); outliers.deallocate() }
-        rest.update(from: inp, count: rows * K)
+        defer { outliers.deallocate() }
         for r in 0..<rows {
-            for (j, k) in float32Channels.enumerated() { outliers[r * J + j] = rest[r * K + k]; rest[r * K + k] = 0 }
+            for (j, k) in float32Channels.enumerated() { outliers[r * J + j] = inp[r * K + k] }
         }
-        forwardInt8(out, rest, rows: rows, activation: nil)
+        forwardInt8(out, inp, rows: rows, activation: nil)
         float32Columns.withUnsafeBufferPointer { columns in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(N), Int32(J), 1, outliers, Int32(J),
                         columns.baseAddress, Int32(N), 1, out, Int32(N))
@@ -66,23 +75,26 @@ final class Int8Weights: @unchecked Sendable {
         let kernel = glimpse_q8_kernel()
         let unsigned = glimpse_q8_unsigned_activations(kernel)
         let K = inFeatures, Kp = paddedInputs
+        let keep = UnsafePointer(keepMask)
         let quantized = UnsafeMutableRawPointer.allocate(byteCount: max(rows * Kp, 1), alignment: 64)
             .bindMemory(to: UInt8.self, capacity: max(rows * Kp, 1))
         let scales = UnsafeMutablePointer<Float>.allocate(capacity: max(rows, 1))
         let corrections = UnsafeMutablePointer<Int32>.allocate(capacity: max(rows, 1))
         defer { quantized.deallocate(); scales.deallocate(); corrections.deallocate() }
-        parallelChunks(rows, minimumPerChunk: 32) { range in
+        func quantize(_ range: Range<Int>) {
             glimpse_q8_quantize_rows(quantized + range.lowerBound * Kp, scales + range.lowerBound, corrections + range.lowerBound,
-                                     inp + range.lowerBound * K,
-                                     range.count, K, Kp, unsigned)
+                                     inp + range.lowerBound * K, range.count, K, Kp, unsigned, keep)
         }
         let kind = activation?.kind ?? -1
         let packed = UncheckedSendable(self.packed)
         if rows >= Self.rowSplitMinimum {
+            // Each core quantizes its own rows and multiplies them while they are still in its cache.
             parallelChunks(rows, minimumPerChunk: 16) { range in
+                quantize(range)
                 glimpse_q8_linear(out, quantized, scales, corrections, packed.value, kernel, range.lowerBound, range.upperBound, 0, panels, kind)
             }
         } else {
+            quantize(0..<rows)
             parallelChunks(panels, minimumPerChunk: 4) { range in
                 glimpse_q8_linear(out, quantized, scales, corrections, packed.value, kernel, 0, rows, range.lowerBound, range.upperBound, kind)
             }
