@@ -3,13 +3,15 @@
 # over a library of >= 100k vectors, with a ViT-B/32-shaped text tower (random weights). Prints requests/s and
 # p50/p99 latency for (1) a different query on every request (every request runs the text encoder) and
 # (2) one repeated query (served from the embedding cache).
-# (3) distinct queries sent open-loop at half the rate (1) reached, p50/p99 from each request's scheduled start.
+# (3) distinct queries sent open-loop at half the rate (1) reached (`glimpse-bench load`), p50/p99 from each
+# request's scheduled start.
 #   [PRECISION=auto|fp32|int8] Benchmarks/serve_load.sh [VECTORS=100000] [DURATION=10s]   needs wrk (Debian), numpy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-100000}"; duration="${2:-10s}"
 command -v wrk >/dev/null || { echo "serve_load: wrk not installed (apt-get install wrk)"; exit 1; }
 swift build -c release --product glimpse ${SCRATCH:+--scratch-path "$SCRATCH"} >/dev/null
+swift build -c release --product glimpse-bench ${SCRATCH:+--scratch-path "$SCRATCH"} >/dev/null
 binary="$(swift build -c release ${SCRATCH:+--scratch-path "$SCRATCH"} --show-bin-path)/glimpse"
 work="${GLIMPSE_BENCH_DIR:-/tmp/glimpse-serve-bench}"
 read -r model library < <(python3 Benchmarks/make_serve_library.py "$binary" "$work" "$count")
@@ -36,4 +38,5 @@ grep -E "Non-2xx|Socket errors" <<<"$out" || true
 report "text search, one cached query" "$out"
 half=$(python3 -c "print(round($rps / 2, 1))")
 seconds="${duration%s}"
-echo "open loop at $half req/s (half of $rps): $(timeout $((seconds + 30)) python3 Benchmarks/open_loop.py "http://127.0.0.1:$port" "$half" "$seconds")"
+bench="$(dirname "$binary")/glimpse-bench"
+echo "open loop at $half req/s (half of $rps): $(timeout $((seconds + 30)) "$bench" load --port "$port" --rate "$half" --seconds "$seconds")"
