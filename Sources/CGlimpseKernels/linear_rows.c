@@ -131,50 +131,42 @@ AVX512 static inline float hsum16(v16 v) {
 ROWS_KERNEL(AVX512, rows_f32_avx512, float, v16, 16, load16_f32, hsum16, load16_f32, IDENTITY)
 ROWS_KERNEL(AVX512, rows_f16_avx512, uint16_t, v16, 16, load16_f32, hsum16, load16_f16, f16_to_f32)
 
-static int has_avx512(void) {
-    static int cached = -1;
-    if (cached < 0) { __builtin_cpu_init(); cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("f16c"); }
-    return cached;
-}
 #endif
 
-static int has_f16c(void) {
+/// The widest few-rows kernels this CPU runs, found once.
+enum { LEVEL_PORTABLE, LEVEL_AVX2, LEVEL_AVX2_F16C, LEVEL_AVX512 };
+static int vector_level(void) {
 #if HAVE_AVX2_PATH
     static int cached = -1;
-    if (cached < 0) { __builtin_cpu_init(); cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"); }
+    if (cached < 0) {
+        __builtin_cpu_init();
+        int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"), f16c = __builtin_cpu_supports("f16c");
+        cached = avx2 && f16c && __builtin_cpu_supports("avx512f") ? LEVEL_AVX512
+               : avx2 && f16c ? LEVEL_AVX2_F16C : avx2 ? LEVEL_AVX2 : LEVEL_PORTABLE;
+    }
     return cached;
 #else
-    return 0;
-#endif
-}
-
-static int has_avx2(void) {
-#if HAVE_AVX2_PATH
-    static int cached = -1;
-    if (cached < 0) { __builtin_cpu_init(); cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
-    return cached;
-#else
-    return 0;
+    return LEVEL_PORTABLE;
 #endif
 }
 
 void glimpse_linear_rows_f32(float *out, const float *x, const float *w, const float *bias, long M, long K, long N, long n0, long n1) {
 #if HAVE_AVX2_PATH
-    if (has_avx512()) { rows_f32_avx512(out, x, w, bias, M, K, N, n0, n1); return; }
+    if (vector_level() >= LEVEL_AVX512) { rows_f32_avx512(out, x, w, bias, M, K, N, n0, n1); return; }
 #endif
-    if (has_avx2()) { rows_f32_avx2(out, x, w, bias, M, K, N, n0, n1); return; }
+    if (vector_level() >= LEVEL_AVX2) { rows_f32_avx2(out, x, w, bias, M, K, N, n0, n1); return; }
     LINEAR_ROWS_SCALAR(IDENTITY, n0)
 }
 
 void glimpse_linear_rows_bf16(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1) {
-    if (has_avx2()) { rows_bf16_avx2(out, x, w, bias, M, K, N, n0, n1); return; }
+    if (vector_level() >= LEVEL_AVX2) { rows_bf16_avx2(out, x, w, bias, M, K, N, n0, n1); return; }
     LINEAR_ROWS_SCALAR(bf16_to_f32, n0)
 }
 
 void glimpse_linear_rows_f16(float *out, const float *x, const uint16_t *w, const float *bias, long M, long K, long N, long n0, long n1) {
 #if HAVE_AVX2_PATH
-    if (has_avx512()) { rows_f16_avx512(out, x, w, bias, M, K, N, n0, n1); return; }
-    if (has_f16c()) { rows_f16_avx2(out, x, w, bias, M, K, N, n0, n1); return; }
+    if (vector_level() >= LEVEL_AVX512) { rows_f16_avx512(out, x, w, bias, M, K, N, n0, n1); return; }
+    if (vector_level() >= LEVEL_AVX2_F16C) { rows_f16_avx2(out, x, w, bias, M, K, N, n0, n1); return; }
 #endif
     LINEAR_ROWS_SCALAR(f16_to_f32, n0)
 }
