@@ -9,6 +9,8 @@ public protocol TextEncoder: AnyObject, Sendable {
     /// Ids kept per text, special tokens included; longer texts are truncated as transformers does.
     var maxTokens: Int { get }
     var textEmbeddingDimension: Int { get }
+    /// The ids the encoder sees for a text (a default below; SigLIP pads to its fixed length).
+    func tokenize(_ text: String) -> [Int]
     /// Embeddings (not normalised) of tokenised texts, computed as one batch.
     func embed(tokenBatch: [[Int]]) -> [[Float]]
 }

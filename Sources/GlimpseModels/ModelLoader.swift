@@ -34,6 +34,16 @@ public struct ModelInfo: Sendable, Equatable {
     public var maxTokens: Int?
     /// The precision the matrix products run in.
     public var precision: Precision = .fp32
+    /// A sigmoid-trained model's (SigLIP's) `logit_scale` and `logit_bias`: its match probability for a cosine c is
+    /// sigmoid(c · exp(scale) + bias).
+    public var logitScale: Float?
+    public var logitBias: Float?
+
+    /// The model's own probability that a text and an image match, for models trained with a sigmoid loss.
+    public func probability(cosine: Float) -> Float? {
+        guard let logitScale else { return nil }
+        return 1 / (1 + exp(-(cosine * exp(logitScale) + (logitBias ?? 0))))
+    }
 
     public init(family: String, modelType: String, towers: [String], textDimension: Int? = nil, imageDimension: Int? = nil,
                 imageSize: Int? = nil, tokenizerType: String? = nil, tokenizerSummary: String? = nil, maxTokens: Int? = nil) {
@@ -47,7 +57,7 @@ public struct ModelInfo: Sendable, Equatable {
 /// `model_type` picks the family (one loader dispatching on the architecture, as llama.cpp does).
 public enum ModelLoader {
     /// Families by model_type.
-    public static let imageTextTypes = ["clip", "chinese_clip"]
+    public static let imageTextTypes = ["clip", "chinese_clip", "siglip"]
     public static let captionTypes = ["vision-encoder-decoder", "blip"]
 
     /// Loads a model in the precision asked for. `auto` is the fastest precision whose accuracy holds on this CPU
@@ -89,6 +99,12 @@ public enum ModelLoader {
         case "chinese_clip":
             let model = try ChineseCLIPModel(directory: directory, precision: precision)
             return try imageText(model, text: model, family: "Chinese-CLIP", modelType: "chinese_clip", directory: directory)
+        case "siglip", "siglip2":
+            let model = try SiglipModel(directory: directory, precision: precision)
+            let loaded = try imageText(model, text: model, family: "SigLIP", modelType: "siglip", directory: directory)
+            loaded.info.logitScale = model.logitScale
+            loaded.info.logitBias = model.logitBias
+            return loaded
         case "vision-encoder-decoder":
             let model = try VisionEncoderDecoder(directory: directory, precision: precision)
             return try captioning(model, family: "image captioning (ViT + GPT-2)", modelType: "vision-encoder-decoder", processor: "vit", directory: directory)
@@ -146,11 +162,21 @@ public enum ModelLoader {
         let path = (directory as NSString).appendingPathComponent("preprocessor_config.json")
         guard FileManager.default.fileExists(atPath: path) else { throw ConfigError.missingFile(path: path) }
         var config = try ImagePreprocessorConfig(contentsOf: URL(fileURLWithPath: path))
-        if ["chinese_clip", "vit", "blip"].contains(modelType), case let .shortestEdge(n, _) = config.size {
+        if ["chinese_clip", "vit", "blip", "siglip"].contains(modelType), case let .shortestEdge(n, _) = config.size {
             config.size = .exact(height: n, width: n)
         }
         // BlipImageProcessor: a straight resize (bicubic, CLIP statistics), no crop.
         if modelType == "blip", try !JSONConfig(contentsOf: path).has("do_center_crop") { config.doCenterCrop = false }
+        // SiglipImageProcessor: a straight resize to the square size (bicubic unless the file says otherwise), no crop,
+        // mean and std 0.5.
+        if modelType == "siglip" {
+            let keys = try JSONConfig(contentsOf: path)
+            if !keys.has("do_center_crop") { config.doCenterCrop = false }
+            if !keys.has("resample") { config.resample = .bicubic }
+            if !keys.has("image_mean") { config.imageMean = [0.5, 0.5, 0.5] }
+            if !keys.has("image_std") { config.imageStd = [0.5, 0.5, 0.5] }
+            if !keys.has("size") { config.size = .exact(height: 224, width: 224) }
+        }
         if modelType == "vit" {
             let keys = try JSONConfig(contentsOf: path)
             if !keys.has("do_center_crop") { config.doCenterCrop = false }

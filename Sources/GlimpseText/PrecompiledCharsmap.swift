@@ -25,15 +25,20 @@ struct PrecompiledCharsmap {
 
     /// Values of every key in the trie that is a prefix of `key`, shortest first.
     func commonPrefixSearch<C: Collection>(_ key: C) -> [Int] where C.Element == UInt8 {
+        commonPrefixMatches(key).map(\.value)
+    }
+
+    /// Every key in the trie that is a prefix of `key`, shortest first, with its length in bytes.
+    func commonPrefixMatches<C: Collection>(_ key: C) -> [(value: Int, length: Int)] where C.Element == UInt8 {
         func offset(_ u: UInt32) -> Int { Int((u >> 10) << ((u & (1 << 9)) >> 6)) }
         func hasLeaf(_ u: UInt32) -> Bool { (u >> 8) & 1 == 1 }
         func label(_ u: UInt32) -> UInt32 { u & ((1 << 31) | 0xFF) }
         func value(_ u: UInt32) -> Int { Int(u & ((1 << 31) - 1)) }
-        var results: [Int] = []
+        var results: [(value: Int, length: Int)] = []
         guard !units.isEmpty else { return results }
         var position = 0
         position ^= offset(units[position])
-        for c in key {
+        for (length, c) in key.enumerated() {
             if c == 0 { break }
             position ^= Int(c)
             guard position >= 0, position < units.count else { return results }
@@ -41,7 +46,7 @@ struct PrecompiledCharsmap {
             if label(unit) != UInt32(c) { return results }
             position ^= offset(unit)
             guard position < units.count else { return results }
-            if hasLeaf(unit) { results.append(value(units[position])) }
+            if hasLeaf(unit) { results.append((value(units[position]), length + 1)) }
         }
         return results
     }
@@ -52,6 +57,31 @@ struct PrecompiledCharsmap {
         var end = start
         while end < normalized.count, normalized[end] != 0 { end += 1 }
         return Array(normalized[start..<end])
+    }
+
+    /// The text as sentencepiece's own normalizer rewrites it: at each position the longest rule whose key starts
+    /// there, else one character unchanged. (Hugging Face's Precompiled normalizer, `normalize`, goes grapheme by
+    /// grapheme instead, and differs on sequences such as "e" + three combining accents.)
+    func normalizeLikeSentencePiece(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            if let longest = commonPrefixMatches(bytes[i...]).last, longest.value < normalized.count {
+                var end = longest.value
+                while end < normalized.count, normalized[end] != 0 { end += 1 }
+                out += normalized[longest.value..<end]
+                i += longest.length
+                continue
+            }
+            // One UTF-8 character (text is valid UTF-8: its length follows from the lead byte).
+            let lead = bytes[i]
+            let length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+            out += bytes[i..<min(i + length, bytes.count)]
+            i += length
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Graphemes shorter than 6 bytes are looked up whole; otherwise (or when absent) each character is.

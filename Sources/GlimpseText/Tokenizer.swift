@@ -23,6 +23,8 @@ public final class Tokenizer: @unchecked Sendable {
     private let specialTokenCount: Int
     /// The file's own `truncation.max_length`, applied when encode is given no maximum.
     let fileTruncation: Int?
+    /// SiglipTokenizer's handling around a SentencePiece model (SigLIP v1 folders), nil otherwise.
+    let siglip: SiglipTextRules?
 
     public var modelType: String { model.typeName }
     public var vocabularySize: Int { max(model.vocabularySize, (addedById.keys.max() ?? -1) + 1) }
@@ -42,8 +44,10 @@ public final class Tokenizer: @unchecked Sendable {
         try self.init(json: root, source: source)
     }
 
-    init(json root: [String: Any], source: String) throws {
+    /// `model`, when given, replaces the file's "model" (a SentencePiece model read from its own file).
+    init(json root: [String: Any], source: String, model givenModel: (any TokenizerModel)? = nil, siglip: SiglipTextRules? = nil) throws {
         self.source = source
+        self.siglip = siglip
         func component(_ key: String) throws -> Component? {
             guard let value = root[key], !(value is NSNull) else { return nil }
             return try Component(value, source: source, kind: key)
@@ -53,14 +57,18 @@ public final class Tokenizer: @unchecked Sendable {
         postProcessor = try component("post_processor").map(PostProcessor.init)
         specialTokenCount = postProcessor?.addedTokens ?? 0
         decoder = try component("decoder").map(TokenDecoder.init)
-        guard let m = try component("model") else { throw TokenizerError.unreadable(path: source, reason: "no \"model\" object") }
-        var type = m.type
-        if type.isEmpty { type = m.values["merges"] != nil ? "BPE" : (m.values["vocab"] is [Any] ? "Unigram" : "WordPiece") }
-        switch type {
-        case "BPE": model = try BPEModel.load(m)
-        case "WordPiece": model = try WordPieceModel.load(m)
-        case "Unigram": model = try UnigramModel.load(m)
-        default: throw m.unsupported()
+        if let givenModel {
+            model = givenModel
+        } else {
+            guard let m = try component("model") else { throw TokenizerError.unreadable(path: source, reason: "no \"model\" object") }
+            var type = m.type
+            if type.isEmpty { type = m.values["merges"] != nil ? "BPE" : (m.values["vocab"] is [Any] ? "Unigram" : "WordPiece") }
+            switch type {
+            case "BPE": model = try BPEModel.load(m)
+            case "WordPiece": model = try WordPieceModel.load(m)
+            case "Unigram": model = try UnigramModel.load(m)
+            default: throw m.unsupported()
+            }
         }
         var added: [AddedToken] = []
         for (i, raw) in ((root["added_tokens"] as? [Any]) ?? []).enumerated() {
@@ -93,13 +101,34 @@ public final class Tokenizer: @unchecked Sendable {
     }
 
     /// Loads the tokenizer of a model folder: `tokenizer.json`; else `vocab.json` + `merges.txt` (CLIP, GPT-2/RoBERTa);
-    /// else `vocab.txt` (BERT WordPiece). `tokenizer_config.json` gives model_max_length, the pad token and added tokens.
-    public convenience init(directory: String) throws {
+    /// else `vocab.txt` (BERT WordPiece); else a SentencePiece `spiece.model` (SigLIP, T5). `tokenizer_config.json` gives
+    /// model_max_length, the pad token and added tokens. `lowercaseInput` puts Lowercase in front of a tokenizer.json's
+    /// normalizer (SigLIP 2 ships Gemma's tokenizer but was trained on lower-cased text).
+    public convenience init(directory: String, lowercaseInput: Bool = false) throws {
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
         let fm = FileManager.default
         let config = Self.readConfig(path("tokenizer_config.json"))
         if fm.fileExists(atPath: path("tokenizer.json")) {
-            try self.init(tokenizerJSON: path("tokenizer.json"))
+            if lowercaseInput {
+                let data: Data
+                do { data = try Data(contentsOf: URL(fileURLWithPath: path("tokenizer.json"))) } catch {
+                    throw TokenizerError.unreadable(path: path("tokenizer.json"), reason: "cannot read: \(error.localizedDescription)")
+                }
+                guard var root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                    throw TokenizerError.unreadable(path: path("tokenizer.json"), reason: "not a JSON object")
+                }
+                let lowercase: [String: Any] = ["type": "Lowercase"]
+                if let existing = root["normalizer"], !(existing is NSNull) {
+                    root["normalizer"] = ["type": "Sequence", "normalizers": [lowercase, existing]]
+                } else {
+                    root["normalizer"] = lowercase
+                }
+                try self.init(json: root, source: path("tokenizer.json"))
+            } else {
+                try self.init(tokenizerJSON: path("tokenizer.json"))
+            }
+        } else if fm.fileExists(atPath: path("spiece.model")) {
+            try self.init(sentencePiece: path("spiece.model"), config: config)
         } else if fm.fileExists(atPath: path("vocab.json")), fm.fileExists(atPath: path("merges.txt")) {
             try self.init(json: try LegacyTokenizerFiles.byteLevelBPE(vocabJSON: path("vocab.json"), mergesTXT: path("merges.txt"), config: config),
                           source: path("vocab.json"))
@@ -113,6 +142,35 @@ public final class Tokenizer: @unchecked Sendable {
             let name = (config["pad_token"] as? String) ?? ((config["pad_token"] as? [String: Any])?["content"] as? String)
             padTokenId = (name.flatMap(id(of:))) ?? ["<pad>", "[PAD]", "<|padding|>"].lazy.compactMap(id(of:)).first
         }
+    }
+
+    /// A folder with only a SentencePiece model (SigLIP v1, T5): sentencepiece's own encoding, `</s>` appended, and
+    /// for SiglipTokenizer its canonicalisation (`SiglipTextRules`).
+    convenience init(sentencePiece path: String, config: [String: Any]) throws {
+        let file = try SentencePieceModelFile(contentsOf: path)
+        func name(_ key: String, _ fallback: String) -> String {
+            (config[key] as? String) ?? ((config[key] as? [String: Any])?["content"] as? String) ?? fallback
+        }
+        let pieceIds = Dictionary(file.pieces.enumerated().map { ($1.text, $0) }, uniquingKeysWith: { a, _ in a })
+        let eos = name("eos_token", "</s>")
+        guard let eosId = pieceIds[eos] ?? (file.pieces.indices.contains(file.eosId) ? file.eosId : nil) else {
+            throw TokenizerError.unsupported(path: path, reason: "no end-of-text piece \(eos.debugDescription)")
+        }
+        let isSiglip = ((config["tokenizer_class"] as? String) ?? "").hasPrefix("Siglip")
+        let rules = isSiglip ? SiglipTextRules(lowercase: jsonBool(config["do_lower_case"]) ?? true, prefix: name("unk_token", "<unk>"), eosId: eosId) : nil
+        let model = try SentencePieceModel(file: file, source: path, siglip: rules)
+        var added = LegacyTokenizerFiles.addedTokens(config: config, vocab: [:])
+        // SiglipTokenizer / T5Tokenizer make eos, unk and pad special tokens that swallow the spaces around them.
+        for token in [eos, name("unk_token", "<unk>"), name("pad_token", "</s>")] where !added.contains(where: { $0["content"] as? String == token }) {
+            if let id = pieceIds[token] { added.append(["id": id, "content": token, "special": true, "normalized": false, "lstrip": true, "rstrip": true]) }
+        }
+        let json: [String: Any] = [
+            "post_processor": ["type": "TemplateProcessing", "single": [["Sequence": ["id": "A", "type_id": 0]], ["SpecialToken": ["id": eos, "type_id": 0]]],
+                               "special_tokens": [eos: ["id": eos, "ids": [eosId], "tokens": [eos]]]],
+            "decoder": ["type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": true],
+            "added_tokens": added,
+        ]
+        try self.init(json: json, source: path, model: model, siglip: rules)
     }
 
     static func readConfig(_ path: String) -> [String: Any] {
@@ -130,31 +188,42 @@ public final class Tokenizer: @unchecked Sendable {
     }
 
     public func encoding(_ text: String, addSpecialTokens: Bool = true, maxLength: Int? = nil) -> Encoding {
-        let post = addSpecialTokens ? postProcessor : nil
+        var text = text
+        if siglip != nil { text = "▁" + text.replacingScalar("▁", with: " ") }
+        var post = addSpecialTokens ? postProcessor : nil
         let limit = (maxLength ?? fileTruncation).map { max(0, $0 - (post == nil ? 0 : specialTokenCount)) }
+        // SigLIP may drop a leading token after the loop: gather one more.
+        let gather = siglip == nil ? limit : limit.map { $0 + 1 }
         var content = Encoding(ids: [], tokens: [], typeIds: [], specialTokensMask: [])
         func add(_ id: Int, _ token: String, special: Bool) {
             content.ids.append(id); content.tokens.append(token); content.typeIds.append(0); content.specialTokensMask.append(special ? 1 : 0)
         }
         outer: for segment in rawAdded.split(text) {
-            if let limit, content.ids.count >= limit { break }
+            if let gather, content.ids.count >= gather { break }
             if let token = segment.token { add(token.id, segment.text, special: token.special); continue }
             let normalized = normalizer?.apply(segment.text) ?? segment.text
             for part in normalizedAdded.split(normalized) {
-                if let limit, content.ids.count >= limit { break outer }
+                if let gather, content.ids.count >= gather { break outer }
                 if let token = part.token { add(token.id, part.text, special: token.special); continue }
                 var pieces = [Piece(text: part.text, start: segment.offset + part.offset)]
                 if let preTokenizer { pieces = preTokenizer.apply(pieces) }
                 for piece in pieces where !piece.text.isEmpty {
-                    for (id, token) in tokenize(piece.text, keeping: limit.map { $0 - content.ids.count }) { add(id, token, special: false) }
-                    if let limit, content.ids.count >= limit { break outer }
+                    for (id, token) in tokenize(piece.text, keeping: gather.map { $0 - content.ids.count }) { add(id, token, special: false) }
+                    if let gather, content.ids.count >= gather { break outer }
                 }
+            }
+        }
+        if let siglip {
+            if content.ids.count > 1, content.tokens[0] == "▁", addedByContent[content.tokens[1]]?.special == true {
+                content.ids.removeFirst(); content.tokens.removeFirst(); content.typeIds.removeFirst(); content.specialTokensMask.removeFirst()
             }
         }
         if let limit, content.ids.count > limit {
             content.ids.removeLast(content.ids.count - limit); content.tokens.removeLast(content.tokens.count - limit)
             content.typeIds.removeLast(content.typeIds.count - limit); content.specialTokensMask.removeLast(content.specialTokensMask.count - limit)
         }
+        // SiglipTokenizer adds </s> only when the ids do not already end with it.
+        if let siglip, content.ids.last == siglip.eosId { post = nil }
         return post?.process(content) ?? content
     }
 

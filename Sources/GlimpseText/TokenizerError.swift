@@ -7,7 +7,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .missingFiles(directory):
-            "\(directory): no tokenizer.json, no vocab.json + merges.txt, and no vocab.txt"
+            "\(directory): no tokenizer.json, no vocab.json + merges.txt, no vocab.txt and no spiece.model"
         case let .unreadable(path, reason): "\(path): \(reason)"
         case let .unsupported(path, reason): "\(path): unsupported tokenizer: \(reason)"
         }

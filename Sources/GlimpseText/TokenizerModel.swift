@@ -46,6 +46,11 @@ extension String {
     /// Prefix test on the bytes: String.hasPrefix compares characters, and "##" + a combining mark is not "##" + anything.
     func hasBytePrefix(_ prefix: String) -> Bool { utf8.starts(with: prefix.utf8) }
     func hasByteSuffix(_ suffix: String) -> Bool { utf8.reversed().starts(with: suffix.utf8.reversed()) }
+    /// Every `old` scalar replaced by `new`, scalar by scalar: Foundation's replacingOccurrences matches whole
+    /// characters, so it misses a space or "▁" that a combining mark joins to the next character.
+    func replacingScalar(_ old: Unicode.Scalar, with new: Unicode.Scalar) -> String {
+        String(String.UnicodeScalarView(unicodeScalars.map { $0 == old ? new : $0 }))
+    }
     /// The string without its first `count` UTF-8 bytes (which must end on a scalar boundary).
     func droppingBytes(_ count: Int) -> String { String(decoding: utf8.dropFirst(count), as: UTF8.self) }
 }

@@ -6,6 +6,9 @@ import Foundation
 final class UnigramModel: TokenizerModel, @unchecked Sendable {
     let pieces: [(token: String, score: Double)]
     let vocab: Vocabulary
+    /// The pieces the lattice may use: all but the `unmatchable` ones (SentencePiece's control, unknown, unused and
+    /// byte pieces, which sentencepiece never matches against text).
+    let matchable: Vocabulary
     let unkId: Int?
     let byteFallback: Bool
     let unkScore: Double
@@ -17,14 +20,17 @@ final class UnigramModel: TokenizerModel, @unchecked Sendable {
     var typeName: String { "Unigram" }
     var vocabularySize: Int { pieces.count }
 
-    init(pieces: [(String, Double)], unkId: Int?, byteFallback: Bool) {
+    init(pieces: [(String, Double)], unkId: Int?, byteFallback: Bool, unmatchable: Set<Int> = []) {
         self.pieces = pieces.map { (token: $0.0, score: $0.1) }
-        var vocab = Vocabulary()
+        var vocab = Vocabulary(), matchable = Vocabulary()
         for (i, p) in pieces.enumerated() where vocab[p.0] == nil { vocab[p.0] = i }
+        for (i, p) in pieces.enumerated() where matchable[p.0] == nil && !unmatchable.contains(i) { matchable[p.0] = i }
         self.vocab = vocab
+        self.matchable = unmatchable.isEmpty ? vocab : matchable
         self.unkId = unkId
         self.byteFallback = byteFallback
-        unkScore = (pieces.map(\.1).min() ?? 0) - 10
+        let scores = pieces.indices.filter { !unmatchable.contains($0) }.map { pieces[$0].1 }
+        unkScore = (scores.min() ?? 0) - 10
         maxPieceLength = pieces.map { $0.0.unicodeScalars.count }.max() ?? 1
     }
 
@@ -51,7 +57,7 @@ final class UnigramModel: TokenizerModel, @unchecked Sendable {
         if let hit = lock.withLock({ cache[key] }) { return hit }
         var out: [(id: Int, token: String)] = []
         for token in viterbi(piece) {
-            if let id = vocab[token] { out.append((id, token)); continue }
+            if let id = matchable[token] { out.append((id, token)); continue }
             if byteFallback {
                 let bytes = token.utf8.map { vocab[String(format: "<0x%02X>", $0)] }
                 if bytes.allSatisfy({ $0 != nil }) { out += bytes.map { ($0!, pieces[$0!].token) }; continue }
@@ -78,7 +84,7 @@ final class UnigramModel: TokenizerModel, @unchecked Sendable {
             var candidate: [UInt8] = []
             for end in (i + 1)...min(n, i + maxPieceLength) {
                 candidate += Array(String(scalars[end - 1]).utf8)
-                guard let id = vocab[utf8: candidate] else { continue }
+                guard let id = matchable[utf8: candidate] else { continue }
                 let s = base + pieces[id].score
                 if start[end] < 0 || s > score[end] { score[end] = s; start[end] = i; pieceId[end] = id }
                 if end == i + 1 { hasSingle = true }

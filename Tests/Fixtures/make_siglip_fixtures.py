@@ -139,7 +139,8 @@ def references(name: str, model, ip, encode, pad: int, unk: int, report: dict) -
             err = float(np.abs(mine.transpose(2, 0, 1) - pv[0].numpy()).max())
             assert err <= 1e-6, (entry["file"], err)
             e = model.get_image_features(pixel_values=pv).pooler_output[0]
-            images.append({"file": entry["file"], "embedding": short_floats(e), "large": entry.get("large", False)})
+            images.append({"file": entry["file"], "embedding": short_floats(e), "large": entry.get("large", False),
+                           "cmyk": entry.get("cmyk", False)})
         pvs = torch.cat([ip(images=viewer_decode(ROOT / e["file"]), return_tensors="pt")["pixel_values"]
                          for e in clip_ref["images"][:6]])
         ib = model.get_image_features(pixel_values=pvs).pooler_output
