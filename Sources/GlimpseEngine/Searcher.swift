@@ -8,6 +8,9 @@ public struct SearchHit: Sendable, Equatable {
     public let image: ImageRecord
     public let score: Float
     public let caption: String?
+    /// For a text query on the clip path with a sigmoid-trained model (SigLIP): the model's own probability that
+    /// the text and the image match, sigmoid(score · exp(logit_scale) + logit_bias).
+    public var probability: Float? = nil
     public var id: Int64 { image.id ?? 0 }
     public var path: String { image.path }
     public var width: Int { image.width }
@@ -111,7 +114,12 @@ public final class Searcher: @unchecked Sendable {
     public func search(query: EmbeddedQuery, limit: Int, offset: Int = 0, path: SearchPath, minScore: Float? = nil,
                        ef: Int? = nil, filter: MetadataFilter? = nil) async throws -> [SearchHit] {
         let found = try await rank(query, k: offset + limit, path: path, minScore: minScore, ef: ef, filter: filter)
-        return try await hits(Array(found.dropFirst(offset).prefix(limit)))
+        var page = try await hits(Array(found.dropFirst(offset).prefix(limit)))
+        if path == .clip {
+            let info = embedder.model.info
+            for i in page.indices { page[i].probability = info.probability(cosine: page[i].score) }
+        }
+        return page
     }
 
     /// Nearest images to a CLIP-space embedding, best first: the page of `limit` hits after the first `offset`,

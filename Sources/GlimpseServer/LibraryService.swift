@@ -140,7 +140,7 @@ public final class LibraryService: @unchecked Sendable {
 
     func result(_ hit: SearchHit) -> SearchResult {
         let image = info(for: hit.image)
-        return SearchResult(id: hit.id, path: image.path, score: hit.score, width: hit.width, height: hit.height,
+        return SearchResult(id: hit.id, path: image.path, score: hit.score, probability: hit.probability, width: hit.width, height: hit.height,
                             thumbnailURL: image.thumbnailURL, url: image.url, caption: hit.caption,
                             sourceID: image.sourceID, sourceURL: image.sourceURL, metadata: image.metadata)
     }

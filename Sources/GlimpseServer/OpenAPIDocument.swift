@@ -249,6 +249,7 @@ public enum OpenAPIDocument {
           "id": {"type": "integer", "format": "int64"},
           "path": {"type": "string", "description": "Relative to the collection root"},
           "score": {"type": "number", "description": "Cosine similarity"},
+          "probability": {"type": "number", "minimum": 0, "maximum": 1, "description": "For text queries on the clip path with a SigLIP model: the model's own probability that text and image match, sigmoid(score · exp(logit_scale) + logit_bias)"},
           "width": {"type": "integer"},
           "height": {"type": "integer"},
           "thumbnail_url": {"type": "string"},

@@ -6,6 +6,8 @@ public struct SearchResult: Codable, Sendable, Equatable {
     /// Relative to the collection root the image was indexed from.
     public let path: String
     public let score: Float
+    /// A sigmoid-trained model's (SigLIP's) own match probability, for text queries on the clip path.
+    public let probability: Float?
     public let width: Int
     public let height: Int
     public let thumbnailURL: String
@@ -19,15 +21,15 @@ public struct SearchResult: Codable, Sendable, Equatable {
     /// The image's metadata: a list's columns, a photo's EXIF facts.
     public let metadata: ImageMetadata
 
-    public init(id: Int64, path: String, score: Float, width: Int, height: Int, thumbnailURL: String, url: String, caption: String?,
-                sourceID: String? = nil, sourceURL: String? = nil, metadata: ImageMetadata = [:]) {
-        self.id = id; self.path = path; self.score = score; self.width = width; self.height = height
+    public init(id: Int64, path: String, score: Float, probability: Float? = nil, width: Int, height: Int, thumbnailURL: String, url: String,
+                caption: String?, sourceID: String? = nil, sourceURL: String? = nil, metadata: ImageMetadata = [:]) {
+        self.id = id; self.path = path; self.score = score; self.probability = probability; self.width = width; self.height = height
         self.thumbnailURL = thumbnailURL; self.url = url; self.caption = caption
         self.sourceID = sourceID; self.sourceURL = sourceURL; self.metadata = metadata
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, path, score, width, height, url, caption, metadata
+        case id, path, score, probability, width, height, url, caption, metadata
         case thumbnailURL = "thumbnail_url", sourceID = "source_id", sourceURL = "source_url"
     }
 }

@@ -53,6 +53,7 @@ struct ModelCommand: AsyncParsableCommand {
                 if let t = info.tokenizerType { fields.append(("tokenizer", JSONLine.string(t))) }
                 if let t = info.tokenizerSummary { fields.append(("tokenizer_pipeline", JSONLine.string(t))) }
                 if let m = info.maxTokens { fields.append(("max_tokens", "\(m)")) }
+                if let scale = info.logitScale { fields.append(("logit_scale", "\(scale)")); fields.append(("logit_bias", "\(info.logitBias ?? 0)")) }
                 fields.append(("precision", JSONLine.string(info.precision.rawValue)))
                 fields.append(("kernel", JSONLine.string(info.precision.kernelDescription)))
                 print(JSONLine.object(fields))
@@ -63,7 +64,10 @@ struct ModelCommand: AsyncParsableCommand {
             if let d = info.textDimension { print("text dim:   \(d)") }
             if let d = info.imageDimension { print("image dim:  \(d)" + (info.imageSize.map { " (\($0)×\($0) input)" } ?? "")) }
             if let t = info.tokenizerSummary ?? info.tokenizerType { print("tokenizer:  \(t)") }
-            if let m = info.maxTokens { print("max tokens: \(m)") }
+            if let m = info.maxTokens { print("max tokens: \(m)" + (info.family == "SigLIP" ? " (every text padded to this length)" : "")) }
+            if let scale = info.logitScale {
+                print("sigmoid:    logit_scale \(scale), logit_bias \(info.logitBias ?? 0) (match probability = sigmoid(cosine · exp(scale) + bias))")
+            }
             print("precision:  \(info.precision.rawValue) (\(info.precision.kernelDescription))")
         }
     }

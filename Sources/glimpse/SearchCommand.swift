@@ -42,7 +42,7 @@ struct SearchCommand: AsyncParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var textModelOptions: TextModelOptions
 
-    @Flag(help: "Print a JSON array of {\"id\", \"path\", \"url\", \"score\", \"caption\", \"metadata\"}, best first (url only for images fetched from a list or S3, caption only when the image has one).")
+    @Flag(help: "Print a JSON array of {\"id\", \"path\", \"url\", \"score\", \"probability\", \"caption\", \"metadata\"}, best first (score: cosine similarity; probability: a SigLIP model's own match probability, for text queries on the clip path; url only for images fetched from a list or S3, caption only when the image has one).")
     var json = false
 
     @Flag(help: "Show thumbnails in terminals that support inline images (iTerm2, WezTerm, kitty).")
@@ -81,6 +81,7 @@ struct SearchCommand: AsyncParsableCommand {
                 var fields: [(String, String)] = [("id", JSONLine.string(hit.image.displayID)), ("path", JSONLine.string(hit.path))]
                 if let url = hit.image.url { fields.append(("url", JSONLine.string(url))) }
                 fields.append(("score", "\(hit.score)"))
+                if let probability = hit.probability { fields.append(("probability", "\(probability)")) }
                 if let caption = hit.caption { fields.append(("caption", JSONLine.string(caption))) }
                 fields.append(("metadata", hit.image.metadata))
                 return JSONLine.object(fields)

@@ -31,7 +31,7 @@ final class Int8AccuracyTests: XCTestCase {
     }
 
     func testImageTowersStayWithinTargetOnRealPhotos() throws {
-        for name in ["clip-tiny-f32", "chinese-clip-tiny"] {
+        for name in ["clip-tiny-f32", "chinese-clip-tiny"] + SiglipParityTests.models {
             let fp32 = try FileEmbedder(directory: Fixtures.model(name), precision: .fp32)
             let int8 = try FileEmbedder(directory: Fixtures.model(name), precision: .int8)
             let paths = try photos().map(Fixtures.path)
@@ -50,7 +50,7 @@ final class Int8AccuracyTests: XCTestCase {
     }
 
     func testTextTowersStayWithinTarget() throws {
-        let models = ["clip-tiny-f32"] + TextEncoderParityTests.textModels
+        let models = ["clip-tiny-f32"] + TextEncoderParityTests.textModels + SiglipParityTests.models
         for name in models {
             let fp32 = try XCTUnwrap(ModelLoader.load(directory: Fixtures.model(name), precision: .fp32).textEncoder)
             let int8Model = try ModelLoader.load(directory: Fixtures.model(name), precision: .int8)
