@@ -114,11 +114,15 @@ public final class LibraryService: @unchecked Sendable {
             throw APIError.queryTooLong(bytes: text.utf8.count, limit: configuration.maxQueryBytes)
         }
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw APIError.emptyQuery }
-        guard options.path != .clip else { return try await search(vector: await batcher.embed(text), options: options) }
-        guard let captionText = searcher.captionText else { throw APIError.captionsUnavailable(path: options.path.rawValue) }
-        // The sentence encoder runs on the bounded blocking queue, beside (not in) the CLIP query batcher.
-        let captionVector = try await decodes.run { captionText.embed(text: text) }
-        let query = EmbeddedQuery(clip: options.path == .caption ? nil : await batcher.embed(text), caption: captionVector)
+        let query: EmbeddedQuery
+        if options.path == .clip {
+            query = EmbeddedQuery(clip: await batcher.embed(text), caption: nil)
+        } else {
+            guard let captionText = searcher.captionText else { throw APIError.captionsUnavailable(path: options.path.rawValue) }
+            // The sentence encoder runs on the bounded blocking queue, beside (not in) the CLIP query batcher.
+            let captionVector = try await decodes.run { captionText.embed(text: text) }
+            query = EmbeddedQuery(clip: options.path == .caption ? nil : await batcher.embed(text), caption: captionVector)
+        }
         return try await searcher.search(query: query, limit: options.limit, offset: options.offset, path: options.path,
                                          minScore: options.minScore, ef: options.ef, filter: options.filter).map(result)
     }

@@ -12,6 +12,7 @@ struct ServerFixture {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures").path
     static let modelDirectory = fixtures + "/models/clip-tiny-f32"
+    static func modelDirectory(_ name: String) -> String { fixtures + "/models/" + name }
     static let photos = ["astronaut_baseline.jpg", "coffee_progressive.jpg", "rocket_444.jpg", "chelsea_palette.png",
                          "coffee_lossy.webp", "camera_gray.jpg", "rocket.bmp"]
 
@@ -22,7 +23,8 @@ struct ServerFixture {
     let service: LibraryService
 
     /// With `captions`, every image is captioned (fixture captioner, greedy) and the server searches every path.
-    init(configuration: ServerConfiguration = ServerConfiguration(), thumbnails: Bool = true, captions: Bool = false) async throws {
+    init(configuration: ServerConfiguration = ServerConfiguration(), thumbnails: Bool = true, captions: Bool = false,
+         model: String = "clip-tiny-f32") async throws {
         root = NSTemporaryDirectory() + "glimpse-server-\(UUID().uuidString)"
         folder = root + "/photos"
         try FileManager.default.createDirectory(atPath: folder + "/sub", withIntermediateDirectories: true)
@@ -31,8 +33,8 @@ struct ServerFixture {
                                              toPath: folder + (i % 2 == 0 ? "/" : "/sub/") + name)
         }
         store = try EmbeddedStore(directory: root + "/library")
-        let embedder = try Embedder(directory: Self.modelDirectory)
-        try await store.bindModel(name: "clip-tiny-f32", fingerprint: try ModelFingerprint.of(directory: Self.modelDirectory),
+        let embedder = try Embedder(directory: Self.modelDirectory(model))
+        try await store.bindModel(name: model, fingerprint: try ModelFingerprint.of(directory: Self.modelDirectory(model)),
                                   dimension: embedder.embeddingDim)
         let indexer = Indexer(store: store, embedder: embedder, batchSize: 4)
         if thumbnails { indexer.thumbnails = ThumbnailWriter() }
@@ -48,7 +50,7 @@ struct ServerFixture {
             _ = try await CaptionIndexer(store: store, captioner: captioner, sentences: sentences.textEncoder!).run()
             captionText = sentences.textEncoder
         }
-        service = try await LibraryService(store: store, embedder: embedder, modelName: "clip-tiny-f32", captionText: captionText,
+        service = try await LibraryService(store: store, embedder: embedder, modelName: model, captionText: captionText,
                                            uploadsDirectory: root + "/library/uploads", configuration: configuration)
     }
 
