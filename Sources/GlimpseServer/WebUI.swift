@@ -280,6 +280,7 @@ function render(results) {
     img.loading = "lazy"; img.decoding = "async"; img.alt = item.path; img.src = withToken(item.thumbnail_url);
     img.onload = () => img.classList.add("loaded");
     const score = document.createElement("span"); score.className = "score"; score.textContent = item.score.toFixed(3);
+    if (typeof item.probability === "number") { score.textContent += ` · ${Math.round(item.probability * 100)}%`; score.title = "cosine · the model's own match probability"; }
     const name = document.createElement("span"); name.className = "name"; name.textContent = item.caption ? `${item.caption} — ${item.path}` : item.path;
     if (item.caption) card.title = item.caption;
     card.append(img, score, name);
@@ -297,7 +298,7 @@ function openViewer(index) {
   const remote = !item.url.startsWith("/");
   if (!remote) { const full = new Image(); full.onload = () => { if (current === index) $("viewerImg").src = full.src; }; full.src = withToken(item.url); }
   $("viewerImg").alt = item.caption || item.path; $("viewerPath").textContent = item.caption ? `${item.path} — “${item.caption}”` : item.path;
-  $("viewerScore").textContent = item.score.toFixed(4); $("viewerSize").textContent = `${item.width} × ${item.height}`; $("viewerId").textContent = item.id;
+  $("viewerScore").textContent = item.score.toFixed(4) + (typeof item.probability === "number" ? ` (match probability ${(item.probability * 100).toFixed(1)}%)` : ""); $("viewerSize").textContent = `${item.width} × ${item.height}`; $("viewerId").textContent = item.id;
   $("original").href = remote ? item.url : withToken(item.url);
   $("original").textContent = remote ? "Open source ↗" : "Open original";
   const meta = item.metadata || {};
