@@ -8,7 +8,7 @@ struct GlimpseBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glimpse-bench",
         abstract: "Release-build benchmarks of Glimpse's engines.",
-        subcommands: [CLIPBenchmark.self, TextBenchmark.self, GEMMBenchmark.self, ANNBenchmark.self, IndexBenchmark.self, StoreBenchmark.self, CaptionBenchmark.self, OpenLoopBenchmark.self])
+        subcommands: [CLIPBenchmark.self, SiglipBenchmark.self, TextBenchmark.self, GEMMBenchmark.self, ANNBenchmark.self, IndexBenchmark.self, StoreBenchmark.self, CaptionBenchmark.self, OpenLoopBenchmark.self])
 }
 
 extension Precision: ExpressibleByArgument {}

@@ -31,10 +31,13 @@ public struct TransformerEncoder: Sendable {
         }
     }
 
+    /// The one position a tower reads from the last layer.
+    enum PooledToken { case first, last }
+
     /// x is (B, T, C), updated in place. `keyLengths` masks right padding: sequence b has `keyLengths[b]` real tokens.
-    /// With `firstTokenOnly` (pre-norm only), the last layer updates only each sequence's first token (all a ViT
-    /// pools), skipping ~6% of the work; the other rows of x are then stale.
-    func forward(_ x: UnsafeMutablePointer<Float>, batch B: Int, tokens T: Int, keyLengths: [Int]? = nil, firstTokenOnly: Bool = false) {
+    /// With `onlyToken` (pre-norm, no mask), the last layer updates only that token of each sequence (the class token
+    /// a ViT pools, the last one SigLIP's text tower pools), skipping ~6% of the work; the other rows of x are then stale.
+    func forward(_ x: UnsafeMutablePointer<Float>, batch B: Int, tokens T: Int, keyLengths: [Int]? = nil, onlyToken: PooledToken? = nil) {
         let C = config.hiddenSize, I = config.intermediateSize, N = B * T, eps = config.layerNormEps
         let normed = FloatBuffer(count: N * C, zeroed: false)     // (N, C)
         let qkv = FloatBuffer(count: N * 3 * C, zeroed: false)    // (N, 3C)
@@ -43,8 +46,9 @@ public struct TransformerEncoder: Sendable {
         for (index, layer) in layers.enumerated() {
             switch placement {
             case .pre:
-                if firstTokenOnly && index == layers.count - 1 {
-                    lastLayerFirstToken(layer, x, batch: B, tokens: T, normed: normed, qkv: qkv, attended: attended, hidden: hidden)
+                if let onlyToken, keyLengths == nil, index == layers.count - 1 {
+                    lastLayerOneToken(layer, x, token: onlyToken == .first ? 0 : T - 1, batch: B, tokens: T,
+                                      normed: normed, qkv: qkv, attended: attended, hidden: hidden)
                     return
                 }
                 layer.norm1.apply(normed.pointer, x, rows: N, eps: eps)
@@ -72,22 +76,22 @@ public struct TransformerEncoder: Sendable {
         }
     }
 
-    /// The last pre-norm layer for the first token of each sequence: keys and values need every token, the rest only B rows.
-    private func lastLayerFirstToken(_ layer: TransformerLayer, _ x: UnsafeMutablePointer<Float>, batch B: Int, tokens T: Int,
-                                     normed: FloatBuffer, qkv: FloatBuffer, attended: FloatBuffer, hidden: FloatBuffer) {
+    /// The last pre-norm layer for one token of each sequence: keys and values need every token, the rest only B rows.
+    private func lastLayerOneToken(_ layer: TransformerLayer, _ x: UnsafeMutablePointer<Float>, token: Int, batch B: Int, tokens T: Int,
+                                   normed: FloatBuffer, qkv: FloatBuffer, attended: FloatBuffer, hidden: FloatBuffer) {
         let C = config.hiddenSize, N = B * T, eps = config.layerNormEps
         layer.norm1.apply(normed.pointer, x, rows: N, eps: eps)
         layer.qkv.forward(qkv.pointer, normed.pointer, rows: N)
-        attentionFirstToken(attended.pointer, qkv.pointer, batch: B, tokens: T, heads: config.heads, headDim: config.headDim)
-        // Gather the first tokens: first (B, C).
+        attentionOneToken(attended.pointer, qkv.pointer, token: token, batch: B, tokens: T, heads: config.heads, headDim: config.headDim)
+        // Gather the pooled tokens: first (B, C).
         let first = FloatBuffer(count: B * C, zeroed: false)
-        for b in 0..<B { (first.pointer + b * C).update(from: x + b * T * C, count: C) }
+        for b in 0..<B { (first.pointer + b * C).update(from: x + (b * T + token) * C, count: C) }
         layer.outProj.forward(normed.pointer, attended.pointer, rows: B)
         addInPlace(first.pointer, normed.pointer, count: B * C)
         layer.norm2.apply(normed.pointer, first.pointer, rows: B, eps: eps)
         layer.fc1.forward(hidden.pointer, normed.pointer, rows: B, activation: config.activation)
         layer.fc2.forward(normed.pointer, hidden.pointer, rows: B)
         addInPlace(first.pointer, normed.pointer, count: B * C)
-        for b in 0..<B { (x + b * T * C).update(from: first.pointer + b * C, count: C) }
+        for b in 0..<B { (x + (b * T + token) * C).update(from: first.pointer + b * C, count: C) }
     }
 }

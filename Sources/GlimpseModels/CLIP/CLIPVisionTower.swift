@@ -66,7 +66,7 @@ public struct CLIPVisionTower: Sendable {
         let x = patches.embed(pixels: pixels, batch: B)               // (B, T, C)
         layerNorm(x.pointer, x.pointer, weight: preNormWeight.pointer, bias: preNormBias.pointer,
                   rows: B * T, channels: C, eps: config.tower.layerNormEps)
-        encoder.forward(x.pointer, batch: B, tokens: T, firstTokenOnly: true)
+        encoder.forward(x.pointer, batch: B, tokens: T, onlyToken: .first)
 
         // Pool the class token of each image.
         let pooled = FloatBuffer(count: B * C, zeroed: false)         // (B, C)

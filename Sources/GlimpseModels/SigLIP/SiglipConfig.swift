@@ -10,6 +10,11 @@ public struct SiglipTextConfig: Sendable, Equatable {
     public var padTokenId: Int
     /// Output size of the text head; the vision tower's hidden size.
     public var projectionSize: Int
+
+    public init(tower: TransformerConfig, vocabSize: Int, maxPositions: Int, padTokenId: Int, projectionSize: Int) {
+        self.tower = tower; self.vocabSize = vocabSize; self.maxPositions = maxPositions
+        self.padTokenId = padTokenId; self.projectionSize = projectionSize
+    }
 }
 
 /// A SigLIP vision tower's sizes (`vision_config`).
@@ -19,6 +24,10 @@ public struct SiglipVisionConfig: Sendable, Equatable {
     public var patchSize: Int
     public var channels: Int
     public var patchesPerSide: Int { imageSize / patchSize }
+
+    public init(tower: TransformerConfig, imageSize: Int, patchSize: Int, channels: Int) {
+        self.tower = tower; self.imageSize = imageSize; self.patchSize = patchSize; self.channels = channels
+    }
     /// Patches only: SigLIP has no class token.
     public var tokens: Int { patchesPerSide * patchesPerSide }
 }

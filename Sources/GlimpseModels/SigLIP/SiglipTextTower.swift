@@ -53,7 +53,7 @@ public struct SiglipTextTower: Sendable {
                 for c in 0..<C { row[c] = tok[c] + pos[c] }
             }
         }
-        encoder.forward(x.pointer, batch: B, tokens: L)
+        encoder.forward(x.pointer, batch: B, tokens: L, onlyToken: .last)
         let last = FloatBuffer(count: B * C, zeroed: false)     // (B, C)
         for b in 0..<B {
             finalNorm.apply(last.pointer + b * C, x.pointer + (b * L + L - 1) * C, rows: 1, eps: config.tower.layerNormEps)

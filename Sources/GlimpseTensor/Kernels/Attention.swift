@@ -23,10 +23,11 @@ public func attention(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafePointer<F
     }
 }
 
-/// Attention output of the first token of each sequence only (a ViT's class token in its last layer, where
-/// nothing else is used). qkv is (B, T, 3C), out is (B, C).
-public func attentionFirstToken(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafePointer<Float>,
-                                batch B: Int, tokens T: Int, heads H: Int, headDim D: Int) {
+/// Attention output of one token of each sequence only, at position `token` (a ViT's class token, or the last
+/// token SigLIP's text tower pools, in the last layer, where nothing else is used); it attends to every position.
+/// qkv is (B, T, 3C), out is (B, C).
+public func attentionOneToken(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafePointer<Float>, token: Int,
+                              batch B: Int, tokens T: Int, heads H: Int, headDim D: Int) {
     let C = H * D
     let scale = 1 / Float(D).squareRoot()
     parallelChunks(B * H, minimumPerChunk: 64) { range in
@@ -34,8 +35,8 @@ public func attentionFirstToken(_ out: UnsafeMutablePointer<Float>, _ qkv: Unsaf
         defer { scores.deallocate() }
         for bh in range {
             let b = bh / H, h = bh % H
-            let q = qkv + b * T * 3 * C + h * D
-            glimpse_attention_head(out + b * C + h * D, C, q, q + C, q + 2 * C, 3 * C, T, 1, D, scale, 0, scores)
+            let sequence = qkv + b * T * 3 * C + h * D
+            glimpse_attention_head(out + b * C + h * D, C, sequence + token * 3 * C, sequence + C, sequence + 2 * C, 3 * C, T, 1, D, scale, 0, scores)
         }
     }
 }
