@@ -150,6 +150,23 @@ void glimpse_attention_head(float *out, long out_stride, const float *q, const f
 }
 
 MULTIVERSION
+void glimpse_softmax_rows(float *x, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        float *row = x + r * cols;
+        float max_score = -INFINITY;
+        for (long j = 0; j < cols; j++) max_score = row[j] > max_score ? row[j] : max_score;
+        for (long j = 0; j < cols; j++) row[j] = fast_exp(row[j] - max_score);
+        float sum = 0;
+        {
+            #pragma clang fp reassociate(on)
+            for (long j = 0; j < cols; j++) sum += row[j];
+        }
+        float norm = 1.0f / sum;
+        for (long j = 0; j < cols; j++) row[j] *= norm;
+    }
+}
+
+MULTIVERSION
 void glimpse_f32_to_bf16(uint16_t *out, const float *x, long n) {
     for (long i = 0; i < n; i++) {
         uint32_t bits;

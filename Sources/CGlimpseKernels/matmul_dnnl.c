@@ -198,3 +198,12 @@ int glimpse_cpu_has_avx2_fma(void) {
     return 0;
 #endif
 }
+
+/// Row-major single-precision GEMM on the calling thread, C = alpha·op(A)·op(B) + beta·C ('N' or 'T'), by oneDNN's
+/// sgemm, whose JIT picks this CPU's best kernel (the distribution's OpenBLAS may not know the CPU and fall back to
+/// SSE3 kernels). Returns 0, or -1 when oneDNN refuses the call (the caller falls back).
+int glimpse_sgemm(char transa, char transb, long M, long N, long K, float alpha, const float *A, long lda,
+                  const float *B, long ldb, float beta, float *C, long ldc) {
+    single_threaded_openmp();
+    return dnnl_sgemm(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == dnnl_success ? 0 : -1;
+}

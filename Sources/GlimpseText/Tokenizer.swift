@@ -108,7 +108,10 @@ public final class Tokenizer: @unchecked Sendable {
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
         let fm = FileManager.default
         let config = Self.readConfig(path("tokenizer_config.json"))
-        if fm.fileExists(atPath: path("tokenizer.json")) {
+        // transformers loads SiglipTokenizer from spiece.model even beside a tokenizer.json (which cannot express its
+        // canonicalisation).
+        let siglipSentencePiece = ((config["tokenizer_class"] as? String) ?? "").hasPrefix("SiglipTokenizer") && fm.fileExists(atPath: path("spiece.model"))
+        if fm.fileExists(atPath: path("tokenizer.json")), !siglipSentencePiece {
             if lowercaseInput {
                 let data: Data
                 do { data = try Data(contentsOf: URL(fileURLWithPath: path("tokenizer.json"))) } catch {

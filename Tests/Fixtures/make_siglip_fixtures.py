@@ -18,6 +18,8 @@
        "probabilities": [{"text": i, "image": j, "probability": p}]}        sigmoid(cos · exp(s) + b)
   reference/tokenizers/siglip-tiny.json, reference/tokenizers/siglip2-tiny.json
       {"texts": [{"text": T, "ids": [64 ids]}]}  every text of texts-multilingual.json, padded/truncated to 64
+  reference/tokenizers/siglip-tiny-sentencepiece.json
+      {"texts": [{"text": T, "ids": [Int]}]}  sentencepiece's own SentencePieceProcessor.encode(T) with spiece.model
 
 Ids are what the model sees: padding="max_length", truncation=True, max_length=64, padding on the right with the pad
 token. SigLIP v1 ids come from transformers' SiglipTokenizer (sentencepiece, with its canonicalisation: lower-case,
@@ -185,6 +187,11 @@ def make_siglip_v1(report: dict) -> None:
         "tokenizer_class": "SiglipTokenizer", "unk_token": "<unk>"}, indent=2) + "\n")
     (dest / "special_tokens_map.json").write_text(json.dumps({"eos_token": "</s>", "pad_token": "</s>", "unk_token": "<unk>"},
                                                              indent=2) + "\n")
+    # sentencepiece's own encode of every text (no SigLIP canonicalisation): the SentencePiece reader alone
+    import sentencepiece as spm
+    sp = spm.SentencePieceProcessor(model_file=str(dest / "spiece.model"))
+    write_entries(REF_TOK / "siglip-tiny-sentencepiece.json",
+                  {"texts": [{"text": t, "ids": sp.encode(t)} for t in test_texts()]})
     tok = SiglipTokenizer.from_pretrained(str(dest))
     pad, unk = tok.pad_token_id, tok.unk_token_id
     assert (pad, tok.eos_token_id, unk) == (1, 1, 2), (pad, tok.eos_token_id, unk)

@@ -60,20 +60,25 @@ final class KernelTests: XCTestCase {
     }
 
     /// Short sequences take the per-key path, longer ones (≥ 8 queries) the transposed-keys path, with key counts
-    /// on both sides of its 32-key blocks.
+    /// on both sides of its 32-key blocks; bidirectional ones from `gemmAttentionTokens` on the GEMM path, also with
+    /// key-padding masks.
     func testAttentionCausalAndFull() {
-        for (B, T, H, D) in [(2, 5, 2, 3), (2, 37, 2, 5), (1, 70, 3, 16)] { checkAttention(B: B, T: T, H: H, D: D) }
+        for (B, T, H, D) in [(2, 5, 2, 3), (2, 37, 2, 5), (1, 70, 3, 16), (2, 200, 2, 64)] { checkAttention(B: B, T: T, H: H, D: D) }
+        checkAttention(B: 2, T: 70, H: 3, D: 16, keyLengths: [70, 41])
+        checkAttention(B: 3, T: 12, H: 2, D: 8, keyLengths: [12, 5, 1])
     }
 
-    func checkAttention(B: Int, T: Int, H: Int, D: Int) {
+    func checkAttention(B: Int, T: Int, H: Int, D: Int, keyLengths: [Int]? = nil) {
         let C = H * D
         let qkv = random(B * T * 3 * C)
-        for causal in [false, true] {
+        for causal in keyLengths == nil ? [false, true] : [false] {
             var out = [Float](repeating: 0, count: B * T * C)
-            out.withUnsafeMutableBufferPointer { attention($0.baseAddress!, qkv, batch: B, tokens: T, heads: H, headDim: D, causal: causal) }
-            for b in 0..<B { for h in 0..<H { for t in 0..<T {
+            out.withUnsafeMutableBufferPointer {
+                attention($0.baseAddress!, qkv, batch: B, tokens: T, heads: H, headDim: D, causal: causal, keyLengths: keyLengths)
+            }
+            for b in 0..<B { for h in 0..<H { for t in 0..<(keyLengths?[b] ?? T) {
                 func at(_ pos: Int, _ part: Int, _ d: Int) -> Double { Double(qkv[(b * T + pos) * 3 * C + part * C + h * D + d]) }
-                let keys = causal ? t + 1 : T
+                let keys = causal ? t + 1 : keyLengths?[b] ?? T
                 let scores = (0..<keys).map { j in (0..<D).map { at(t, 0, $0) * at(j, 1, $0) }.reduce(0, +) / Double(D).squareRoot() }
                 let m = scores.max()!
                 let e = scores.map { exp($0 - m) }

@@ -18,6 +18,9 @@ void glimpse_layernorm(float *out, const float *x, const float *w, const float *
 void glimpse_attention_head(float *out, long out_stride, const float *q, const float *k, const float *v, long stride,
                             long T, long queries, long D, float scale, int causal, float *scores);
 
+/// Row-wise softmax in place: each of `rows` rows of `cols` scores (row stride `cols`) becomes exp(x - max) / sum.
+void glimpse_softmax_rows(float *x, long rows, long cols);
+
 /// Float32 to bfloat16, round to nearest even.
 void glimpse_f32_to_bf16(uint16_t *out, const float *x, long n);
 
@@ -35,6 +38,10 @@ typedef struct glimpse_matmul glimpse_matmul;
 glimpse_matmul *glimpse_matmul_create(const float *weight, const float *bias, long N, long K, long hint_m, int use_bf16);
 /// Returns 0 on success.
 int glimpse_matmul_run(glimpse_matmul *m, float *out, const float *inp, long M);
+
+/// Row-major C = alpha·op(A)·op(B) + beta·C on the calling thread (oneDNN's sgemm); 0, or -1 when refused.
+int glimpse_sgemm(char transa, char transb, long M, long N, long K, float alpha, const float *A, long lda,
+                  const float *B, long ldb, float beta, float *C, long ldc);
 void glimpse_matmul_destroy(glimpse_matmul *m);
 
 /// 1 when the CPU has AVX2 and FMA (oneDNN then runs its AVX2 or AVX-512 kernels).

@@ -25,4 +25,4 @@ public func linear(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Floa
     }
 }
 
-private let openBLASSingleThreaded: Void = openblas_set_num_threads(1)
+let openBLASSingleThreaded: Void = openblas_set_num_threads(1)
