@@ -125,7 +125,7 @@ public enum HubModelFiles {
     /// Fetched when the repo has them: configs (generation settings of captioners, sentence-transformers' module
     /// list and settings), tokenizer and preprocessor files.
     public static let optional = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                  "vocab.json", "vocab.txt", "merges.txt", "sentencepiece.bpe.model", "preprocessor_config.json",
+                                  "vocab.json", "vocab.txt", "merges.txt", "sentencepiece.bpe.model", "spiece.model", "preprocessor_config.json",
                                   "generation_config.json", "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json"]
     public static let weights = "model.safetensors"
     public static let weightsIndex = "model.safetensors.index.json"
@@ -142,7 +142,7 @@ public enum HubModelFiles {
 
     /// What a folder lacks to be loaded as a CLIP model for image search: config.json, the safetensors weights
     /// (single file, or the index and every shard it lists), preprocessor_config.json, and a tokenizer
-    /// (tokenizer.json, or vocab.json + merges.txt). Empty when complete.
+    /// (tokenizer.json, vocab.json + merges.txt, vocab.txt, or SigLIP's spiece.model). Empty when complete.
     public static func missing(in folder: String) -> [String] {
         func has(_ name: String) -> Bool { FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(name)) }
         var missing: [String] = []
@@ -156,7 +156,9 @@ public enum HubModelFiles {
         }
         // A sentence-transformers model is text only: no image preprocessor.
         if !has("preprocessor_config.json") && !has("modules.json") { missing.append("preprocessor_config.json") }
-        if !has("tokenizer.json"), !(has("vocab.json") && has("merges.txt")), !has("vocab.txt") { missing.append("tokenizer.json") }
+        if !has("tokenizer.json"), !(has("vocab.json") && has("merges.txt")), !has("vocab.txt"), !has("spiece.model") {
+            missing.append("tokenizer.json")
+        }
         return missing
     }
 

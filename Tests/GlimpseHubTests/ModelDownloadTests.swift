@@ -340,6 +340,16 @@ final class ModelDownloadTests: XCTestCase {
         XCTAssertTrue(HubModelFiles.missing(in: folder).isEmpty, "a sentence-transformers folder needs no image preprocessor")
     }
 
+    /// SigLIP v1 repos (google/siglip-base-patch16-224) ship their tokenizer only as a SentencePiece spiece.model.
+    func testSiglipSentencePieceModelIsFetched() async throws {
+        server.stop()
+        let spiece = HubTestServer.File(name: "spiece.model", data: Data(repeating: 7, count: 4096), lfs: true)
+        server = try HubTestServer(repo: Self.repo, files: Self.modelFiles().filter { !["tokenizer.json", "vocab.json", "merges.txt"].contains($0.name) } + [spiece])
+        let folder = try await client().download(repo: Self.repo)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/spiece.model")), spiece.data)
+        XCTAssertTrue(HubModelFiles.missing(in: folder).isEmpty, "\(HubModelFiles.missing(in: folder))")
+    }
+
     func testShardedWeightsAreFetchedFromTheIndex() async throws {
         server.stop()
         let shard1 = HubTestServer.File(name: "model-00001-of-00002.safetensors", data: Data(repeating: 1, count: 70_000), lfs: true)

@@ -95,3 +95,31 @@ final class SiglipParityTests: XCTestCase {
         }
     }
 }
+
+/// SigLIP folders that cannot work are refused with errors that name the file and say why.
+final class SiglipLoadingErrorTests: XCTestCase {
+    func copy(_ edit: (inout [String: Any]) -> Void) throws -> String {
+        let dir = NSTemporaryDirectory() + "glimpse-siglip-\(UUID().uuidString)"
+        try FileManager.default.copyItem(atPath: Fixtures.model("siglip2-tiny"), toPath: dir)
+        let url = URL(fileURLWithPath: dir + "/config.json")
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        edit(&config)
+        try JSONSerialization.data(withJSONObject: config).write(to: url)
+        return dir
+    }
+
+    func testNaFlexAndHeadlessAndMismatchedConfigsAreRefused() throws {
+        let naflex = try copy { $0["model_type"] = "siglip2" }
+        XCTAssertThrowsError(try ModelLoader.load(directory: naflex)) { error in
+            XCTAssertTrue("\(error)".contains("config.json") && "\(error)".contains("NaFlex"), "\(error)")
+        }
+        let headless = try copy { c in var v = c["vision_config"] as! [String: Any]; v["vision_use_head"] = false; c["vision_config"] = v }
+        XCTAssertThrowsError(try ModelLoader.load(directory: headless)) { XCTAssertTrue("\($0)".contains("vision_use_head"), "\($0)") }
+        let mismatched = try copy { c in var t = c["text_config"] as! [String: Any]; t["projection_size"] = 40; c["text_config"] = t }
+        XCTAssertThrowsError(try ModelLoader.load(directory: mismatched)) { XCTAssertTrue("\($0)".contains("projection_size"), "\($0)") }
+        let noScale = NSTemporaryDirectory() + "glimpse-siglip-\(UUID().uuidString)"
+        try FileManager.default.copyItem(atPath: Fixtures.model("siglip-tiny"), toPath: noScale)
+        try FileManager.default.removeItem(atPath: noScale + "/spiece.model")
+        XCTAssertThrowsError(try ModelLoader.load(directory: noScale)) { XCTAssertTrue("\($0)".contains("spiece.model"), "\($0)") }
+    }
+}
