@@ -50,7 +50,7 @@ def vit_b32() -> CLIPModel:
 
 
 class Vision(torch.nn.Module):
-    def __init__(self, m: CLIPModel):
+    def __init__(self, m):  # any transformers model with get_image_features / get_text_features
         super().__init__()
         self.m = m
 
@@ -59,7 +59,7 @@ class Vision(torch.nn.Module):
 
 
 class Text(torch.nn.Module):
-    def __init__(self, m: CLIPModel):
+    def __init__(self, m):  # any transformers model with get_image_features / get_text_features
         super().__init__()
         self.m = m
 
@@ -154,13 +154,7 @@ def main() -> None:
                               input_names=["input_ids"], output_names=["text_embeds"],
                               dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "text_embeds": {0: "batch"}})
 
-        def ort_session(path):
-            so = ort.SessionOptions()
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            so.intra_op_num_threads = ncpu
-            sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-            name = sess.get_inputs()[0].name
-            return lambda x: sess.run(None, {name: x})[0]
+        ort_session = lambda path: onnx_session(path, ncpu)
 
         ov_, ot_ = ort_session(vpath), ort_session(tpath)
         # exported graphs compute the same thing (dynamic batch / sequence really work)
@@ -218,6 +212,18 @@ def main() -> None:
     except ImportError:
         pass
     print(json.dumps(result))
+
+
+def onnx_session(path: str, threads: int):
+    """An ONNX Runtime CPU session with every graph optimisation, as a function of its one input."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = threads
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    return lambda x: sess.run(None, {name: x})[0]
 
 
 def cpu_name() -> str:

@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 
@@ -29,6 +30,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 import torch
 from transformers import SiglipConfig, SiglipModel
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_clip import Text, Vision, cosine_min, cpu_name, onnx_session  # noqa: E402  (the same wrappers and helpers)
 
 
 def base16() -> SiglipModel:
@@ -39,24 +43,6 @@ def base16() -> SiglipModel:
     cfg._attn_implementation = "eager"  # plain matmul/softmax attention: traceable by the ONNX exporter
     torch.manual_seed(0)
     return SiglipModel(cfg).eval()
-
-
-class Vision(torch.nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, pixel_values):
-        return self.m.get_image_features(pixel_values=pixel_values).pooler_output
-
-
-class Text(torch.nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, input_ids):
-        return self.m.get_text_features(input_ids=input_ids).pooler_output
 
 
 def queries(n: int) -> np.ndarray:
@@ -75,12 +61,6 @@ def timed(run, x, runs: int) -> float:
         run(x)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
-
-
-def cosine_min(a: np.ndarray, b: np.ndarray) -> float:
-    a = a / np.linalg.norm(a, axis=1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=1, keepdims=True)
-    return round(float((a * b).sum(axis=1).min()), 5)
 
 
 def measure(tv, tt, pixels, q1, q16, args, ref_v=None, ref_t=None) -> dict:
@@ -130,13 +110,7 @@ def main() -> None:
                               input_names=["input_ids"], output_names=["text_embeds"],
                               dynamic_axes={"input_ids": {0: "batch"}, "text_embeds": {0: "batch"}})
 
-        def session(path):
-            so = ort.SessionOptions()
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            so.intra_op_num_threads = ncpu
-            sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-            name = sess.get_inputs()[0].name
-            return lambda x: sess.run(None, {name: x})[0]
+        session = lambda path: onnx_session(path, ncpu)
 
         ov_, ot_ = session(vpath), session(tpath)
         assert np.allclose(ov_(pixels[:4]), ref_v, atol=1e-3), np.abs(ov_(pixels[:4]) - ref_v).max()
@@ -151,13 +125,7 @@ def main() -> None:
 
     import transformers
 
-    cpu = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
-    except OSError:
-        pass
-    result["env"] = {"cpus": ncpu, "machine": platform.machine(), "cpu": cpu, "torch": torch.__version__,
+    result["env"] = {"cpus": ncpu, "machine": platform.machine(), "cpu": cpu_name(), "torch": torch.__version__,
                      "onnxruntime": ort.__version__, "transformers": transformers.__version__, "batch": args.batch,
                      "timed_vision_batches": args.batches, "text_runs": args.text_runs,
                      "loadavg_1min_at_end": round(os.getloadavg()[0], 2)}

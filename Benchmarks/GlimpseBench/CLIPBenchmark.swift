@@ -34,12 +34,7 @@ struct CLIPBenchmark: ParsableCommand {
             for _ in 0..<textRuns { _ = model.text.embed(ids: ids) }
             return
         }
-        let S = 224
-        let pixels = (0..<(batch * 3 * S * S)).map { _ in generator.normal() }
-        _ = model.embed(pixels: pixels, count: batch)  // warm-up
-        var total = 0.0
-        for _ in 0..<batches { total += seconds { _ = model.embed(pixels: pixels, count: batch) } }
-        let imagesPerSecond = Double(batch * batches) / total
+        let imagesPerSecond = visionThroughput(model, batch: batch, batches: batches, generator: &generator)
 
         func textLatency(tokens: Int) -> Double {
             let ids = [49406] + (0..<(tokens - 2)).map { _ in Int.random(in: 0..<49406, using: &generator) } + [49407]
@@ -52,22 +47,17 @@ struct CLIPBenchmark: ParsableCommand {
         _ = model.text.embed(batch: batch16)
         let text16 = median((0..<max(3, textRuns / 4)).map { _ in seconds { _ = model.text.embed(batch: batch16) } }) * 1000
         let text77 = textLatency(tokens: 77)
-        let result: [String: Any] = [
+        let figures: [String: Any] = [
             "precision": precision.rawValue, "kernel": precision.kernelDescription,
             "vision_images_per_s": (imagesPerSecond * 10).rounded() / 10,
             "text_ms_10_tokens": (text10 * 100).rounded() / 100,
             "text_ms_77_tokens": (text77 * 100).rounded() / 100,
             "text_ms_batch16_10_tokens": (text16 * 100).rounded() / 100,
-            "peak_rss_mb": peakRSSMegabytes().rounded(),
         ]
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
+        try report(figures, json: json) {
             print("CLIP ViT-B/32 shapes, \(precision.rawValue) (\(precision.kernelDescription)), \(ProcessInfo.processInfo.activeProcessorCount) cores")
             print(String(format: "vision: %.1f images/s (batch %d)", imagesPerSecond, batch))
             print(String(format: "text: %.2f ms for 10 tokens, %.2f ms for 77 tokens, %.2f ms for 16 queries of 10 tokens", text10, text77, text16))
-            print(String(format: "peak RSS: %.0f MB", peakRSSMegabytes()))
         }
     }
 }

@@ -32,3 +32,25 @@ func seconds(_ body: () -> Void) -> Double {
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 extension PrecisionRequest: ExpressibleByArgument {}
 extension Int8Kernel: ExpressibleByArgument {}
+
+/// Images per second of an image tower on `batches` timed batches of `batch` random images, after one warm-up batch.
+func visionThroughput(_ encoder: any ImageEncoder, batch: Int, batches: Int, generator: inout SeededGenerator) -> Double {
+    let S = encoder.imageSize
+    let pixels = (0..<(batch * encoder.channels * S * S)).map { _ in generator.normal() }
+    _ = encoder.embed(pixels: pixels, count: batch)
+    var total = 0.0
+    for _ in 0..<batches { total += seconds { _ = encoder.embed(pixels: pixels, count: batch) } }
+    return Double(batch * batches) / total
+}
+
+/// Prints a benchmark's figures: one JSON object with sorted keys (peak RSS added), or the human lines.
+func report(_ figures: [String: Any], json: Bool, human: () -> Void) throws {
+    var figures = figures
+    figures["peak_rss_mb"] = peakRSSMegabytes().rounded()
+    if json {
+        print(String(decoding: try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys]), as: UTF8.self))
+    } else {
+        human()
+        print(String(format: "peak RSS: %.0f MB", peakRSSMegabytes()))
+    }
+}

@@ -26,12 +26,7 @@ struct SiglipBenchmark: ParsableCommand {
         if let warning { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         let model = SiglipModel(random: Self.base16(vocab: vocab), precision: precision)
         var generator = SeededGenerator(seed: 7)
-        let S = 224
-        let pixels = (0..<(batch * 3 * S * S)).map { _ in generator.normal() }
-        _ = model.embed(pixels: pixels, count: batch)  // warm-up
-        var total = 0.0
-        for _ in 0..<batches { total += seconds { _ = model.embed(pixels: pixels, count: batch) } }
-        let imagesPerSecond = Double(batch * batches) / total
+        let imagesPerSecond = visionThroughput(model, batch: batch, batches: batches, generator: &generator)
 
         func query() -> [Int] { (0..<10).map { _ in Int.random(in: 2..<vocab, using: &generator) } + [1] }
         let one = [query()]
@@ -40,21 +35,16 @@ struct SiglipBenchmark: ParsableCommand {
         let sixteen = (0..<16).map { _ in query() }
         _ = model.embed(tokenBatch: sixteen)
         let text16 = median((0..<max(3, textRuns / 4)).map { _ in seconds { _ = model.embed(tokenBatch: sixteen) } }) * 1000
-        let result: [String: Any] = [
+        let figures: [String: Any] = [
             "precision": precision.rawValue, "kernel": precision.kernelDescription,
             "vision_images_per_s": (imagesPerSecond * 10).rounded() / 10,
             "text_ms_query": (text1 * 100).rounded() / 100,
             "text_ms_batch16": (text16 * 100).rounded() / 100,
-            "peak_rss_mb": peakRSSMegabytes().rounded(),
         ]
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
+        try report(figures, json: json) {
             print("SigLIP B/16 224 shapes, \(precision.rawValue) (\(precision.kernelDescription)), \(ProcessInfo.processInfo.activeProcessorCount) cores")
             print(String(format: "vision: %.1f images/s (batch %d)", imagesPerSecond, batch))
             print(String(format: "text: %.2f ms per query (64 padded tokens), %.2f ms for 16 queries", text1, text16))
-            print(String(format: "peak RSS: %.0f MB", peakRSSMegabytes()))
         }
     }
 }

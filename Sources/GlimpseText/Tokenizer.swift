@@ -30,18 +30,26 @@ public final class Tokenizer: @unchecked Sendable {
     public var vocabularySize: Int { max(model.vocabularySize, (addedById.keys.max() ?? -1) + 1) }
 
     public convenience init(tokenizerJSON path: String) throws {
+        try self.init(json: try Self.readTokenizerJSON(path), source: path)
+    }
+
+    public convenience init(data: Data, source: String) throws {
+        try self.init(json: try Self.jsonObject(data, source: source), source: source)
+    }
+
+    static func readTokenizerJSON(_ path: String) throws -> [String: Any] {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw TokenizerError.unreadable(path: path, reason: "cannot read: \(error.localizedDescription)")
         }
-        try self.init(data: data, source: path)
+        return try jsonObject(data, source: path)
     }
 
-    public convenience init(data: Data, source: String) throws {
+    static func jsonObject(_ data: Data, source: String) throws -> [String: Any] {
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw TokenizerError.unreadable(path: source, reason: "not a JSON object")
         }
-        try self.init(json: root, source: source)
+        return root
     }
 
     /// `model`, when given, replaces the file's "model" (a SentencePiece model read from its own file).
@@ -112,24 +120,16 @@ public final class Tokenizer: @unchecked Sendable {
         // canonicalisation).
         let siglipSentencePiece = ((config["tokenizer_class"] as? String) ?? "").hasPrefix("SiglipTokenizer") && fm.fileExists(atPath: path("spiece.model"))
         if fm.fileExists(atPath: path("tokenizer.json")), !siglipSentencePiece {
+            var root = try Self.readTokenizerJSON(path("tokenizer.json"))
             if lowercaseInput {
-                let data: Data
-                do { data = try Data(contentsOf: URL(fileURLWithPath: path("tokenizer.json"))) } catch {
-                    throw TokenizerError.unreadable(path: path("tokenizer.json"), reason: "cannot read: \(error.localizedDescription)")
-                }
-                guard var root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-                    throw TokenizerError.unreadable(path: path("tokenizer.json"), reason: "not a JSON object")
-                }
                 let lowercase: [String: Any] = ["type": "Lowercase"]
                 if let existing = root["normalizer"], !(existing is NSNull) {
                     root["normalizer"] = ["type": "Sequence", "normalizers": [lowercase, existing]]
                 } else {
                     root["normalizer"] = lowercase
                 }
-                try self.init(json: root, source: path("tokenizer.json"))
-            } else {
-                try self.init(tokenizerJSON: path("tokenizer.json"))
             }
+            try self.init(json: root, source: path("tokenizer.json"))
         } else if fm.fileExists(atPath: path("spiece.model")) {
             try self.init(sentencePiece: path("spiece.model"), config: config)
         } else if fm.fileExists(atPath: path("vocab.json")), fm.fileExists(atPath: path("merges.txt")) {
@@ -216,10 +216,9 @@ public final class Tokenizer: @unchecked Sendable {
                 }
             }
         }
-        if let siglip {
-            if content.ids.count > 1, content.tokens[0] == "▁", addedByContent[content.tokens[1]]?.special == true {
-                content.ids.removeFirst(); content.tokens.removeFirst(); content.typeIds.removeFirst(); content.specialTokensMask.removeFirst()
-            }
+        // SiglipTokenizer drops a lone leading "▁" before a special token.
+        if siglip != nil, content.ids.count > 1, content.tokens[0] == "▁", addedByContent[content.tokens[1]]?.special == true {
+            content.ids.removeFirst(); content.tokens.removeFirst(); content.typeIds.removeFirst(); content.specialTokensMask.removeFirst()
         }
         if let limit, content.ids.count > limit {
             content.ids.removeLast(content.ids.count - limit); content.tokens.removeLast(content.tokens.count - limit)

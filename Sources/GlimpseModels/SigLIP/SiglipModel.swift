@@ -4,7 +4,7 @@ import GlimpseText
 
 /// SigLIP and SigLIP 2 (fixed resolution): a ViT with an attention-pooling head and a bidirectional text tower that
 /// pools the last of a fixed number of positions, trained with a sigmoid loss; `logit_scale` and `logit_bias` turn a
-/// cosine into the model's own match probability, sigmoid(cos · exp(scale) + bias).
+/// cosine into the model's own match probability, sigmoid(cos · exp(scale) + bias) (`ModelInfo.probability`).
 public final class SiglipModel: TextEncoder, ImageEncoder, @unchecked Sendable {
     public let directory: String
     public let config: SiglipConfig
@@ -84,7 +84,4 @@ public final class SiglipModel: TextEncoder, ImageEncoder, @unchecked Sendable {
     }
 
     public func embed(pixels: UnsafePointer<Float>, count: Int) -> [Float] { vision.embed(pixels: pixels, batch: count) }
-
-    /// The model's match probability for a cosine similarity.
-    public func probability(cosine: Float) -> Float { 1 / (1 + exp(-(cosine * exp(logitScale) + logitBias))) }
 }
