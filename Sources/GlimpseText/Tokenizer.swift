@@ -57,7 +57,7 @@ public final class Tokenizer: @unchecked Sendable {
         self.source = source
         self.siglip = siglip
         func component(_ key: String) throws -> Component? {
-            guard let value = root[key], !(value is NSNull) else { return nil }
+            guard let value = root[key], !isJSONNull(value) else { return nil }
             return try Component(value, source: source, kind: key)
         }
         normalizer = try component("normalizer").map(Normalizer.init)
@@ -123,7 +123,7 @@ public final class Tokenizer: @unchecked Sendable {
             var root = try Self.readTokenizerJSON(path("tokenizer.json"))
             if lowercaseInput {
                 let lowercase: [String: Any] = ["type": "Lowercase"]
-                if let existing = root["normalizer"], !(existing is NSNull) {
+                if let existing = root["normalizer"], !isJSONNull(existing) {
                     root["normalizer"] = ["type": "Sequence", "normalizers": [lowercase, existing]]
                 } else {
                     root["normalizer"] = lowercase

@@ -10,11 +10,19 @@ protocol TokenizerModel: Sendable {
 /// Token → id, compared byte for byte. Swift's String equality is canonical equivalence ("é" == "e\u{301}"), which
 /// would merge tokens that tokenizers keeps apart.
 struct Vocabulary: Sendable {
-    private var ids: [[UInt8]: Int] = [:]
+    private var ids: [Key: Int] = [:]
+
+    /// A token's UTF-8 bytes, hashed as one run of bytes (an array of UInt8 hashes byte by byte, which made the
+    /// lookups the largest cost of loading a 256k-token vocabulary).
+    struct Key: Hashable {
+        let bytes: [UInt8]
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    }
     init() {}
     init(_ table: [String: Int]) {
         ids.reserveCapacity(table.count)
-        for (k, v) in table { ids[Array(k.utf8)] = v }
+        for (k, v) in table { ids[Key(Array(k.utf8))] = v }
     }
     /// A model's `vocab` object of token → id.
     init(_ c: Component) throws {
@@ -22,22 +30,22 @@ struct Vocabulary: Sendable {
         ids.reserveCapacity(object.count)
         for (k, v) in object {
             guard let id = jsonInt(v), id >= 0 else { throw c.error("vocab id of \(k.debugDescription) is not a non-negative integer") }
-            ids[Array(k.utf8)] = id
+            ids[Key(Array(k.utf8))] = id
         }
     }
 
     subscript(_ token: String) -> Int? {
-        get { ids[Array(token.utf8)] }
-        set { ids[Array(token.utf8)] = newValue }
+        get { ids[Key(Array(token.utf8))] }
+        set { ids[Key(Array(token.utf8))] = newValue }
     }
-    subscript(utf8 bytes: [UInt8]) -> Int? { ids[bytes] }
+    subscript(utf8 bytes: [UInt8]) -> Int? { ids[Key(bytes)] }
     var count: Int { ids.count }
 
     /// The inverse table id → token.
     func inverted() -> [Int: String] {
         var out: [Int: String] = [:]
         out.reserveCapacity(ids.count)
-        for (k, v) in ids where out[v] == nil { out[v] = String(decoding: k, as: UTF8.self) }
+        for (k, v) in ids where out[v] == nil { out[v] = String(decoding: k.bytes, as: UTF8.self) }
         return out
     }
 }

@@ -39,7 +39,7 @@ public struct JSONConfig: @unchecked Sendable {
 
     private func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
 
-    public func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
+    public func has(_ key: String) -> Bool { values[key].map { type(of: $0) != NSNull.self } ?? false }
 
     public func int(_ key: String, default value: Int) throws -> Int {
         guard has(key) else { return value }
