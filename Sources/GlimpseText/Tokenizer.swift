@@ -19,6 +19,13 @@ public final class Tokenizer: @unchecked Sendable {
     /// tokenizer_config.json's model_max_length, or the file's truncation max_length.
     public private(set) var modelMaxLength: Int?
     public private(set) var padTokenId: Int?
+    /// Which end padding goes to: tokenizer_config.json's `padding_side`, else the default of the class it names
+    /// (transformers' Gemma, Llama, SigLIP 2 and XLNet tokenizers pad on the left), else the right.
+    public private(set) var paddingSide: PaddingSide = .right
+    public enum PaddingSide: String, Sendable { case left, right }
+    /// transformers 5's tokenizer classes whose `padding_side` defaults to "left".
+    static let leftPaddingClasses: Set<String> = ["CodeLlamaTokenizer", "CohereTokenizer", "ErgoTokenizer", "GemmaTokenizer", "LlamaTokenizer",
+                                                  "Siglip2Tokenizer", "XLNetTokenizer"]
     /// Ids the post-processor adds to one sequence (counted once, not per encode).
     private let specialTokenCount: Int
     /// The file's own `truncation.max_length`, applied when encode is given no maximum.
@@ -141,6 +148,12 @@ public final class Tokenizer: @unchecked Sendable {
             throw TokenizerError.missingFiles(directory: directory)
         }
         if let max = jsonInt(config["model_max_length"]), max > 0, max < 1_000_000 { modelMaxLength = max }
+        if let side = (config["padding_side"] as? String).flatMap(PaddingSide.init(rawValue:)) {
+            paddingSide = side
+        } else if let name = config["tokenizer_class"] as? String,
+                  Self.leftPaddingClasses.contains(name.hasSuffix("Fast") ? String(name.dropLast(4)) : name) {
+            paddingSide = .left
+        }
         if padTokenId == nil {
             let name = (config["pad_token"] as? String) ?? ((config["pad_token"] as? [String: Any])?["content"] as? String)
             padTokenId = (name.flatMap(id(of:))) ?? ["<pad>", "[PAD]", "<|padding|>"].lazy.compactMap(id(of:)).first

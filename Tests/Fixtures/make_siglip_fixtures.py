@@ -9,8 +9,8 @@
                          gelu_pytorch_tanh, vision 64 px / patch 16, text 64 positions; preprocessing bicubic 64x64.
   models/siglip2-tiny/   SigLIP 2 fixed-resolution layout (model_type "siglip", SiglipModel): a Gemma-shaped
                          tokenizer.json (BPE with byte fallback, normalizer Replace(" " -> "▁"), "<bos> $A <eos>"),
-                         tokenizer_class GemmaTokenizer; vision hidden 48 / 3 heads, text hidden 32 projected to 48;
-                         preprocessing bilinear 64x64.
+                         tokenizer_class GemmaTokenizer and no padding_side (so transformers pads on the left);
+                         vision hidden 48 / 3 heads, text hidden 32 projected to 48; preprocessing bilinear 64x64.
   reference/siglip-tiny.json, reference/siglip2-tiny.json
       {"logit_scale": s, "logit_bias": b,
        "texts": [{"text": T, "ids": [64 ids], "embedding": [Float]}],      (a sample of texts-multilingual)
@@ -21,8 +21,8 @@
   reference/tokenizers/siglip-tiny-sentencepiece.json
       {"texts": [{"text": T, "ids": [Int]}]}  sentencepiece's own SentencePieceProcessor.encode(T) with spiece.model
 
-Ids are what the model sees: padding="max_length", truncation=True, max_length=64, padding on the right with the pad
-token. SigLIP v1 ids come from transformers' SiglipTokenizer (sentencepiece, with its canonicalisation: lower-case,
+Ids are what the model sees: padding="max_length", truncation=True, max_length=64, with the pad token on the
+tokenizer's padding side (the right for SiglipTokenizer, whose pad is </s>; the left for SigLIP 2's Gemma tokenizer). SigLIP v1 ids come from transformers' SiglipTokenizer (sentencepiece, with its canonicalisation: lower-case,
 ASCII punctuation removed, whitespace collapsed). SigLIP 2 ids are the tokenizer.json pipeline with Lowercase put in
 front of its normalizer, which is what transformers' Siglip2Tokenizer does (the model was trained on lower-cased
 text; the Hub's fixed-resolution folders name GemmaTokenizer, which would not lower-case).
@@ -224,30 +224,30 @@ def make_siglip2(report: dict) -> None:
                                  unk_token="<unk>", mask_token="<mask>", model_max_length=MAX_LEN)
     dest.mkdir(parents=True)
     hf.save_pretrained(str(dest))
-    clean_json(dest / "tokenizer_config.json", drop=("backend", "transformers_version"), tokenizer_class="GemmaTokenizer",
-               padding_side="right", model_max_length=MAX_LEN)
+    # no padding_side: transformers' GemmaTokenizer and Siglip2Tokenizer then pad on the LEFT (their class default)
+    clean_json(dest / "tokenizer_config.json", drop=("backend", "transformers_version", "padding_side"),
+               tokenizer_class="GemmaTokenizer", model_max_length=MAX_LEN)
     (dest / "special_tokens_map.json").write_text(json.dumps({"bos_token": "<bos>", "eos_token": "<eos>", "mask_token": "<mask>",
                                                               "pad_token": "<pad>", "unk_token": "<unk>"}, indent=2) + "\n")
 
-    # Siglip2Tokenizer's pipeline: Lowercase in front of the file's normalizer; truncation and padding to 64.
+    # Siglip2Tokenizer's pipeline: Lowercase in front of the file's normalizer; truncation and padding to 64, on the
+    # left (the class default, and GemmaTokenizer's).
     ref = Tokenizer.from_file(str(dest / "tokenizer.json"))
     ref.normalizer = normalizers.Sequence([normalizers.Lowercase(), ref.normalizer])
     ref.enable_truncation(MAX_LEN)
     pad = vocab["<pad>"]
-    ref.enable_padding(length=MAX_LEN, pad_id=pad, pad_token="<pad>", direction="right")
+    ref.enable_padding(length=MAX_LEN, pad_id=pad, pad_token="<pad>", direction="left")
 
     def encode(t: str) -> list[int]:
         return ref.encode(t).ids
 
-    # transformers' own Siglip2Tokenizer, given this folder, agrees (right padding asked for explicitly)
-    try:
-        from transformers import Siglip2Tokenizer
-        s2 = Siglip2Tokenizer.from_pretrained(str(dest))
-        for t in test_texts()[:200]:
-            got = s2(t, padding="max_length", truncation=True, max_length=MAX_LEN, padding_side="right")["input_ids"]
-            assert got == encode(t), (t, got, encode(t))
-    except ImportError:
-        pass
+    # transformers' own Siglip2Tokenizer, given this folder, agrees on every text
+    from transformers import Siglip2Tokenizer
+    s2 = Siglip2Tokenizer.from_pretrained(str(dest))
+    assert s2.padding_side == "left", s2.padding_side
+    for t in test_texts():
+        got = s2(t, padding="max_length", truncation=True, max_length=MAX_LEN)["input_ids"]
+        assert got == encode(t), (t, got, encode(t))
 
     cfg = siglip_config(len(vocab), pad=pad, eos=vocab["<eos>"], vision_hidden=48, vision_heads=3, text_hidden=32)
     model, ip = make_model(dest, cfg, 4202, resample=2)

@@ -123,3 +123,26 @@ final class SiglipLoadingErrorTests: XCTestCase {
         XCTAssertThrowsError(try ModelLoader.load(directory: noScale)) { XCTAssertTrue("\($0)".contains("spiece.model"), "\($0)") }
     }
 }
+
+/// Where SigLIP pads: the tokenizer's side, as transformers resolves it.
+final class SiglipPaddingSideTests: XCTestCase {
+    func testPaddingFollowsTheTokenizerConfig() throws {
+        let v2 = try XCTUnwrap(ModelLoader.load(directory: Fixtures.model("siglip2-tiny")).textEncoder)
+        let left = v2.tokenize("a red flower")
+        XCTAssertEqual(left.first, 0, "GemmaTokenizer pads on the left by default")
+        XCTAssertEqual(left.last, 1, "the pooled last position is <eos>")
+        let dir = NSTemporaryDirectory() + "glimpse-siglip-right-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: Fixtures.model("siglip2-tiny"), toPath: dir)
+        let url = URL(fileURLWithPath: dir + "/tokenizer_config.json")
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        config["padding_side"] = "right"
+        try JSONSerialization.data(withJSONObject: config).write(to: url)
+        let right = try XCTUnwrap(ModelLoader.load(directory: dir).textEncoder).tokenize("a red flower")
+        let content = left.filter { $0 != 0 }
+        XCTAssertEqual(right, content + Array(repeating: 0, count: 64 - content.count))
+        let v1 = try XCTUnwrap(ModelLoader.load(directory: Fixtures.model("siglip-tiny")).textEncoder).tokenize("a red flower")
+        XCTAssertEqual(v1.last, 1, "SiglipTokenizer pads on the right with </s>")
+        XCTAssertNotEqual(v1.first, 1)
+    }
+}

@@ -59,3 +59,21 @@ final class SentencePieceTests: XCTestCase {
         }
     }
 }
+
+/// `padding_side` from tokenizer_config.json, else transformers' class default.
+final class PaddingSideTests: XCTestCase {
+    func testPaddingSideResolution() throws {
+        let source = TokenizerParityTests.fixtures + "/tokenizers/gemma-bytefallback"
+        for (config, expected) in [(["tokenizer_class": "GemmaTokenizerFast"], Tokenizer.PaddingSide.left),
+                                   (["tokenizer_class": "Siglip2Tokenizer"], .left), (["tokenizer_class": "TokenizersBackend"], .right),
+                                   (["tokenizer_class": "GemmaTokenizer", "padding_side": "right"], .right),
+                                   (["padding_side": "left"], .left), ([:], .right)] as [([String: String], Tokenizer.PaddingSide)] {
+            let dir = NSTemporaryDirectory() + "glimpse-padding-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: source + "/tokenizer.json", toPath: dir + "/tokenizer.json")
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/tokenizer_config.json"))
+            XCTAssertEqual(try Tokenizer(directory: dir).paddingSide, expected, "\(config)")
+        }
+    }
+}

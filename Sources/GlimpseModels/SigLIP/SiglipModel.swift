@@ -68,14 +68,19 @@ public final class SiglipModel: TextEncoder, ImageEncoder, @unchecked Sendable {
     public var imageSize: Int { config.vision.imageSize }
     public var channels: Int { config.vision.channels }
 
-    /// The ids the text tower sees: the tokenizer's, truncated and then padded on the right to `maxTokens`.
+    /// The ids the text tower sees: the tokenizer's, truncated and then padded to `maxTokens` on the tokenizer's
+    /// padding side — the right for SigLIP's SentencePiece tokenizer (its pad is `</s>`), the left for SigLIP 2's Gemma
+    /// tokenizer unless its config says otherwise, as transformers does; either way the pooled last position holds
+    /// the end-of-text token or padding after it.
     public func tokenize(_ text: String) -> [Int] {
         guard let tokenizer else { preconditionFailure("model has no tokenizer") }
         return padded(tokenizer.encode(text, maxLength: maxTokens))
     }
 
     func padded(_ ids: [Int]) -> [Int] {
-        ids.count >= maxTokens ? Array(ids.prefix(maxTokens)) : ids + Array(repeating: padTokenId, count: maxTokens - ids.count)
+        guard ids.count < maxTokens else { return Array(ids.prefix(maxTokens)) }
+        let padding = Array(repeating: padTokenId, count: maxTokens - ids.count)
+        return tokenizer?.paddingSide == .left ? padding + ids : ids + padding
     }
 
     public func embed(tokenBatch: [[Int]]) -> [[Float]] {
