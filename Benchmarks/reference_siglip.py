@@ -7,8 +7,8 @@ ONNX Runtime (fp32, and dynamic int8), random weights: the anchors `glimpse-benc
 Prints one JSON object:
   {"torch": {"vision_images_per_s": .., "text_ms_query": .., "text_ms_batch16": ..},
    "onnxruntime": {...}, "onnxruntime_int8": {..., "cosine_min_images": .., "cosine_min_texts": ..}, "env": {...}}
-vision: get_image_features (vision tower + attention-pooling head), batch 32 (--batch), 224x224, one warm-up batch,
-then images / median batch time over N timed batches. text: get_text_features of one query padded to 64 tokens (the
+vision: get_image_features (vision tower + attention-pooling head), batch 32 (--batch), 224x224, three warm-up
+batches, then images / median batch time over N timed batches. text: get_text_features of one query padded to 64 tokens (the
 fixed length SigLIP is run at), and of 16 queries in one call; median of N runs after a warm-up. All cores
 (torch.set_num_threads(os.cpu_count()); ORT intra-op threads = os.cpu_count()). Weights are random: speed does not
 depend on them. Run by a developer, never by CI.
@@ -20,10 +20,8 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -32,7 +30,7 @@ import torch
 from transformers import SiglipConfig, SiglipModel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reference_clip import Text, Vision, cosine_min, cpu_name, onnx_session  # noqa: E402  (the same wrappers and helpers)
+from reference_clip import Text, Vision, bench_text, cosine_min, cpu_name, onnx_session  # noqa: E402  (the same wrappers and helpers)
 
 
 def base16() -> SiglipModel:
@@ -52,22 +50,12 @@ def queries(n: int) -> np.ndarray:
     return out
 
 
-def timed(run, x, runs: int) -> float:
-    for _ in range(2):
-        run(x)
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        run(x)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def measure(tv, tt, pixels, q1, q16, args, ref_v=None, ref_t=None) -> dict:
+    # bench_text: the median of N timed runs after warm-up runs, in ms (reference_clip.py's timer)
     out = {
-        "vision_images_per_s": round(len(pixels) / timed(tv, pixels, args.batches), 2),
-        "text_ms_query": round(timed(tt, q1, args.text_runs) * 1000, 2),
-        "text_ms_batch16": round(timed(tt, q16, max(3, args.text_runs // 4)) * 1000, 2),
+        "vision_images_per_s": round(len(pixels) / (bench_text(tv, pixels, args.batches) / 1000), 2),
+        "text_ms_query": round(bench_text(tt, q1, args.text_runs), 2),
+        "text_ms_batch16": round(bench_text(tt, q16, max(3, args.text_runs // 4)), 2),
     }
     if ref_v is not None:
         out["cosine_min_images"] = cosine_min(np.asarray(tv(pixels[:4])), ref_v)
